@@ -1,0 +1,5 @@
+"""Run the command line interface: ``python -m feedsvc``."""
+
+from feedsvc.cli import main
+
+main()

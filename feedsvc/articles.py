@@ -1,0 +1,193 @@
+"""The Article model and the parser of the plain-text article format. Pure: no file access.
+
+The format, line by line::
+
+    Tuesday, October 31, 2023      <- publication date (any form dateutil reads)
+                                   <- blank lines (any number, also between all parts)
+    The title
+    The standfirst (subtitle)
+    First paragraph ...            <- paragraphs are separated by blank lines
+    Latest stories                 <- trailing site chrome, dropped (a setting)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from dateutil import parser as date_parser
+
+from feedsvc.errors import ArticleError
+
+MAX_TITLE_CHARS = 300
+FILE_NAME = re.compile(r"^(?P<number>\d+)_(?P<id>[0-9a-fA-F]{16})\.txt$")
+# XML 1.0 (section 2.2) forbids C0 controls but tab, LF and CR, surrogates, U+FFFE
+# and U+FFFF; C1 controls and non-characters are allowed but discouraged, and the
+# W3C validator warns on them, so they go too.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+_UTC_NAMES = frozenset({"UTC", "GMT", "UT", "Z"})
+_DAY = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One published article; ``published`` is always timezone-aware."""
+
+    id: str
+    source: str
+    title: str
+    standfirst: str
+    paragraphs: tuple[str, ...]
+    published: datetime
+
+    @property
+    def slug(self) -> str:
+        """The URL path segment of the article page, derived from the id only."""
+        return self.id
+
+    @property
+    def updated(self) -> datetime:
+        """The article's last change; the format has no edit date, so its date."""
+        return self.published
+
+
+@dataclass(frozen=True, slots=True)
+class FileName:
+    """What the file name alone says: the stable id and the ordering number."""
+
+    id: str
+    number: int
+
+
+def parse_file_name(name: str) -> FileName:
+    """Return the id and number of ``NNN_<16 hex>.txt``, or stable stand-ins.
+
+    A name of another shape gets the first 16 hex digits of the SHA-256 of its
+    NFC-normalized form (so macOS and Linux spellings of an accent agree) and
+    number 0. The id never depends on the file's contents or mtime.
+    """
+    match = FILE_NAME.match(name)
+    if match:
+        return FileName(match["id"].lower(), int(match["number"]))
+    digest = hashlib.sha256(unicodedata.normalize("NFC", name).encode("utf-8")).hexdigest()
+    return FileName(digest[:16], 0)
+
+
+def clean_text(text: str) -> tuple[str, int]:
+    """Return ``text`` without the characters XML 1.0 cannot carry, and how many went."""
+    cleaned, count = _NOT_XML.subn("", text)
+    return cleaned, count
+
+
+def looks_binary(text: str) -> bool:
+    """Tell a binary file from text with a few stray control characters."""
+    controls = len(_NOT_XML.findall(text[:8192]))
+    return "\x00" in text[:8192] and controls * 100 > min(len(text), 8192)
+
+
+def _tzinfos(name: str | None, offset: int | None) -> int | None:
+    # Without this hook dateutil maps a zone name that matches the machine's own
+    # (time.tzname) to the local zone, which makes output depend on TZ.
+    if offset is not None:
+        return offset
+    if name is None:
+        return None
+    if name.upper() in _UTC_NAMES:
+        return 0
+    raise ValueError(f"unknown time zone name {name!r}; write an offset such as +01:00")
+
+
+def parse_date(line: str, zone: tzinfo, number: int = 0) -> datetime:
+    """Parse a publication date; raise ValueError saying what is wrong.
+
+    A date without a time is the start of that day in ``zone`` plus ``number``
+    seconds, so articles of one day get distinct times in file-number order.
+    A date with a zone or offset keeps it.
+    """
+    try:
+        first = date_parser.parse(line, default=datetime(2001, 2, 3), tzinfos=_tzinfos)
+        second = date_parser.parse(line, default=datetime(2004, 5, 6, 7), tzinfos=_tzinfos)
+    except (date_parser.ParserError, OverflowError) as exc:
+        raise ValueError(f"cannot read date {line!r}: {exc}") from None
+    if (first.year, first.month, first.day) != (second.year, second.month, second.day):
+        raise ValueError(f"date {line!r} needs a day, a month and a year")
+    if first.hour != second.hour:  # no time in the text: the default hour showed through
+        return first.replace(tzinfo=zone) + timedelta(seconds=number % _DAY)
+    # RSS dates carry whole seconds; dropping the rest keeps all three feeds in step.
+    first = first.replace(microsecond=0)
+    return first if first.tzinfo is not None else first.replace(tzinfo=zone)
+
+
+def _blocks(text: str) -> list[list[str]]:
+    blocks: list[list[str]] = [[]]
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if line:
+            blocks[-1].append(line)
+        elif blocks[-1]:
+            blocks.append([])
+    return [block for block in blocks if block]
+
+
+def _drop_chrome(blocks: list[list[str]], chrome: frozenset[str]) -> None:
+    while blocks and blocks[-1][-1].casefold() in chrome:
+        blocks[-1].pop()
+        if not blocks[-1]:
+            blocks.pop()
+
+
+def parse_article(
+    name: str,
+    text: str,
+    zone: tzinfo,
+    chrome_lines: tuple[str, ...] = ("Latest stories",),
+) -> Article:
+    """Parse one article file's text; ``name`` is its file name.
+
+    Returns the Article. Raises ArticleError naming the file and the problem.
+    The text is expected to be cleaned of characters XML forbids already.
+    """
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if not text:
+        raise ArticleError(name, "empty file")
+    blocks = _blocks(text)
+    if not blocks:
+        raise ArticleError(name, "file has only white space")
+    _drop_chrome(blocks, frozenset(line.casefold() for line in chrome_lines))
+    lines = [line for block in blocks[:3] for line in block]
+    if not lines:
+        raise ArticleError(name, "no date line")
+    file_name = parse_file_name(name)
+    try:
+        published = parse_date(lines[0], zone, file_name.number)
+    except ValueError as exc:
+        raise ArticleError(name, f"line 1: {exc}") from None
+    # The three header lines are the first three non-blank lines; what follows
+    # them is paragraphs, one per block of non-blank lines.
+    header, consumed = lines[:3], 0
+    paragraphs: list[str] = []
+    for block in blocks:
+        take = min(len(block), len(header) - consumed)
+        consumed += take
+        if block[take:]:
+            paragraphs.append(" ".join(block[take:]))
+    if len(header) < 2:
+        raise ArticleError(name, "missing title (expected after the date line)")
+    title = header[1]
+    if len(title) > MAX_TITLE_CHARS:
+        raise ArticleError(
+            name,
+            f"title is {len(title)} characters long (at most {MAX_TITLE_CHARS}); "
+            "is the blank line after it missing?",
+        )
+    return Article(
+        id=file_name.id,
+        source=name,
+        title=title,
+        standfirst=header[2] if len(header) > 2 else "",
+        paragraphs=tuple(paragraphs),
+        published=published,
+    )

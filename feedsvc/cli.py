@@ -1,0 +1,121 @@
+"""The ``feedsvc`` command: ``build``, ``check`` and ``serve``."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from feedsvc.config import Settings, load_settings
+from feedsvc.errors import ArticlesDirError, FeedsvcError
+from feedsvc.output import write_site
+from feedsvc.repository import Corpus, list_article_files, load_corpus
+from feedsvc.site import render_site
+
+
+class _Group(click.Group):
+    """Turns a FeedsvcError into its one-line message and exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FeedsvcError as exc:
+            click.echo(f"feedsvc: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the options every command shares and pass ``settings`` instead of them."""
+
+    @click.option("--config", type=click.Path(path_type=Path), help="Settings file (default ./feedsvc.toml).")
+    @click.option("--articles", type=click.Path(path_type=Path), help="Folder of article files.")
+    @click.option("--base-url", help="Absolute URL the site is published at.")
+    @click.option("--title", help="Site and feed title.")
+    @click.option("--timezone", help="IANA zone for dates written without one.")
+    @click.option("--item-limit", type=int, help="Entries per feed (newest first).")
+    @functools.wraps(function)
+    def wrapper(config: Path | None, **options: Any) -> Any:
+        names = ("articles", "base_url", "title", "timezone", "item_limit")
+        overrides = {name: options.pop(name) for name in names}
+        extra = {"out": options.pop("out")} if "out" in options else {}
+        settings = load_settings(config, os.environ, {**overrides, **extra})
+        return function(settings=settings, **options)
+
+    return wrapper
+
+
+def require_articles(settings: Settings) -> None:
+    """Fail at start-up, with exit code 2, when the articles folder is missing, unreadable or empty."""
+    if not list_article_files(settings.articles):
+        raise ArticlesDirError(f"{settings.articles}: no article files (*.txt) in the articles folder")
+
+
+def report(corpus: Corpus) -> None:
+    """Print each problem as ``path: reason`` on standard error."""
+    for problem in corpus.problems:
+        click.echo(str(problem), err=True)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="feedsvc")
+def cli() -> None:
+    """Publish a folder of plain-text articles as RSS, Atom and JSON Feed."""
+
+
+@cli.command()
+@settings_options
+@click.option("--out", type=click.Path(path_type=Path), help="Output folder (default public).")
+@click.option("--strict", is_flag=True, help="Exit 1 without writing when any file has a problem.")
+def build(settings: Settings, strict: bool) -> None:
+    """Write the feeds and pages as static files, replacing the output atomically."""
+    require_articles(settings)
+    corpus = load_corpus(settings)
+    report(corpus)
+    if strict and corpus.problems:
+        click.echo(f"{len(corpus.problems)} problem(s); nothing written (--strict)", err=True)
+        raise SystemExit(1)
+    site = render_site(corpus, settings)
+    count = write_site(site, settings.out)
+    click.echo(
+        f"wrote {count} files to {settings.out}: feed.xml, atom.xml, feed.json, "
+        f"{len(corpus.articles)} article pages; {len(corpus.problems)} problem(s)"
+    )
+
+
+@cli.command()
+@settings_options
+def check(settings: Settings) -> None:
+    """Parse and render every article; print problems and exit 1 if there are any."""
+    require_articles(settings)
+    corpus = load_corpus(settings)
+    render_site(corpus, settings)
+    report(corpus)
+    click.echo(f"{len(corpus.articles)} article(s) ok, {len(corpus.problems)} problem(s)")
+    if corpus.problems:
+        raise SystemExit(1)
+
+
+@cli.command()
+@settings_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--dev", is_flag=True, help="Flask's development server, reloading on code changes.")
+def serve(settings: Settings, host: str, port: int, workers: int, dev: bool) -> None:
+    """Serve the site with gunicorn (or Flask's development server with --dev)."""
+    require_articles(settings)
+    from feedsvc.server import run_dev, run_production
+
+    if dev:
+        run_dev(settings, host, port)
+    else:
+        run_production(settings, host, port, workers)
+
+
+def main() -> None:
+    """Entry point of the ``feedsvc`` console script."""
+    cli(prog_name="feedsvc")

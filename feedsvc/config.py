@@ -1,0 +1,192 @@
+"""Settings: defaults, overridden by ``feedsvc.toml``, then ``FEEDSVC_*``, then CLI flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from feedsvc.errors import ConfigError
+
+DEFAULT_CONFIG = Path("feedsvc.toml")
+ENV_PREFIX = "FEEDSVC_"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything that decides what feedsvc publishes and how it serves it."""
+
+    title: str = "feedsvc"
+    description: str = "Latest articles"
+    base_url: str = "http://127.0.0.1:8000/"
+    author: str = "feedsvc"
+    language: str = "en"
+    timezone: str = "UTC"
+    item_limit: int = 50
+    page_size: int = 20
+    articles: Path = Path("articles")
+    out: Path = Path("public")
+    chrome_lines: tuple[str, ...] = ("Latest stories",)
+    max_age: int = 300
+    reload_interval: float = 2.0
+    max_file_bytes: int = 4 * 1024 * 1024
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The site's time zone; dates without a zone are read in it."""
+        return ZoneInfo(self.timezone)
+
+    def url(self, path: str) -> str:
+        """Return the absolute URL of a site path such as ``feed.xml``."""
+        return self.base_url + path.lstrip("/")
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value.strip()
+
+
+def _base_url(value: object) -> str:
+    text = _text(value)
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an absolute http(s) URL such as https://example.org/")
+    if parts.query or parts.fragment:
+        raise ValueError("must not have a query or fragment")
+    return text if text.endswith("/") else text + "/"
+
+
+def _timezone(value: object) -> str:
+    text = _text(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("is not a known IANA time zone such as UTC or Europe/Paris") from None
+    return text
+
+
+def _positive_int(value: object) -> int:
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number above 0")
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise ValueError("must be a whole number above 0") from None
+    if number < 1:
+        raise ValueError("must be a whole number above 0")
+    return number
+
+
+def _minutes(value: object) -> int:
+    seconds = _positive_int(value)
+    if seconds % 60:
+        # RSS <ttl> is in minutes and must state the same interval as Cache-Control.
+        raise ValueError("must be whole minutes in seconds (a multiple of 60), e.g. 300")
+    return seconds
+
+
+def _non_negative_float(value: object) -> float:
+    if isinstance(value, bool):
+        raise ValueError("must be a number of seconds, 0 or more")
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError("must be a number of seconds, 0 or more") from None
+    if not number >= 0 or number == float("inf"):
+        raise ValueError("must be a number of seconds, 0 or more")
+    return number
+
+
+def _path(value: object) -> Path:
+    if isinstance(value, Path):
+        return value
+    return Path(_text(value))
+
+
+def _lines(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items: list[object] = list(value.split(","))
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise ValueError("must be a list of strings (comma-separated in the environment)")
+    return tuple(s.strip() for s in items if isinstance(s, str) and s.strip())
+
+
+_CONVERTERS: dict[str, Callable[[object], Any]] = {
+    "title": _text,
+    "description": _text,
+    "base_url": _base_url,
+    "author": _text,
+    "language": _text,
+    "timezone": _timezone,
+    "item_limit": _positive_int,
+    "page_size": _positive_int,
+    "articles": _path,
+    "out": _path,
+    "chrome_lines": _lines,
+    "max_age": _minutes,
+    "reload_interval": _non_negative_float,
+    "max_file_bytes": _positive_int,
+}
+
+
+def _read_toml(path: Path, required: bool) -> dict[str, object]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"{path}: settings file not found") from None
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read settings: {exc}") from None
+    table = data.get("feedsvc", data)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [feedsvc] must be a table")
+    return table
+
+
+def load_settings(
+    config: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, object] | None = None,
+) -> Settings:
+    """Merge the settings file, the environment and explicit overrides into Settings.
+
+    Later sources win: defaults, then ``config`` (or ``./feedsvc.toml`` if it
+    exists), then ``FEEDSVC_<NAME>`` variables of ``env``, then ``overrides``
+    whose value is not None. Raises ConfigError naming the setting, where it
+    came from and what a good value looks like.
+    """
+    env = os.environ if env is None else env
+    sources: list[tuple[str, Mapping[str, object]]] = []
+    path = config or Path(env.get(ENV_PREFIX + "CONFIG", "")) or None
+    if path is not None and str(path) not in ("", "."):
+        sources.append((str(path), _read_toml(path, required=True)))
+    else:
+        sources.append((str(DEFAULT_CONFIG), _read_toml(DEFAULT_CONFIG, required=False)))
+    prefixed = {k[len(ENV_PREFIX) :].lower(): v for k, v in env.items() if k.startswith(ENV_PREFIX)}
+    sources.append(("the environment", {k: v for k, v in prefixed.items() if k != "config"}))
+    sources.append(("the command line", {k: v for k, v in (overrides or {}).items() if v is not None}))
+
+    values: dict[str, object] = {}
+    for origin, raw in sources:
+        for key, value in raw.items():
+            name = key.replace("-", "_")
+            convert = _CONVERTERS.get(name)
+            if convert is None:
+                # A typo such as FEEDSVC_BASEURL must not be silently ignored.
+                raise ConfigError(f"unknown setting {key!r} in {origin}")
+            try:
+                values[name] = convert(value)
+            except ValueError as exc:
+                raise ConfigError(f"setting {name} from {origin}: {value!r} {exc}") from None
+    return dataclasses.replace(Settings(), **values)  # type: ignore[arg-type]

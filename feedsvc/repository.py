@@ -1,0 +1,184 @@
+"""Find, read and parse the article files of a folder into a Corpus. Never writes to it."""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from feedsvc.articles import Article, clean_text, looks_binary, parse_article, parse_file_name
+from feedsvc.config import Settings
+from feedsvc.errors import ArticleError, ArticlesDirError
+
+_READ_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A file that was skipped (``skipped``) or published with a change (a warning)."""
+
+    path: str
+    reason: str
+    skipped: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}" if self.skipped else f"{self.path}: warning: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Corpus:
+    """The articles of a folder, newest first, and the problems met reading it."""
+
+    articles: tuple[Article, ...]
+    problems: tuple[Problem, ...]
+
+
+def _is_candidate(name: str) -> bool:
+    # Hidden files, editor back-ups and lock files (.x.txt.swp, x.txt~, ~$x.txt) are not articles.
+    return name.endswith(".txt") and not name.startswith((".", "~", "#"))
+
+
+def list_article_files(folder: Path) -> list[Path]:
+    """Return the candidate article files of ``folder``, sorted by name.
+
+    Raises ArticlesDirError when the folder is missing, not a folder or unreadable.
+    """
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(entry.name for entry in entries if _is_candidate(entry.name))
+    except FileNotFoundError:
+        raise ArticlesDirError(f"{folder}: articles folder not found") from None
+    except NotADirectoryError:
+        raise ArticlesDirError(f"{folder}: not a folder") from None
+    except PermissionError:
+        raise ArticlesDirError(f"{folder}: articles folder cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise ArticlesDirError(f"{folder}: cannot list the articles folder: {exc.strerror}") from None
+    return [folder / name for name in names]
+
+
+def _outside(path: Path, root: Path) -> bool:
+    return not path.resolve().is_relative_to(root)
+
+
+def read_article_bytes(path: Path, root: Path, limit: int) -> bytes:
+    """Read one article file of at most ``limit`` bytes without following links out of ``root``.
+
+    Raises ArticleError with the reason: a link leading outside the folder, not a
+    regular file, too large, unreadable, gone, or changing while it was read.
+    """
+    if path.is_symlink() and _outside(path, root):
+        raise ArticleError(path, "link points outside the articles folder; not followed")
+    for _ in range(_READ_ATTEMPTS):
+        try:
+            # O_NONBLOCK: opening a FIFO named *.txt must not hang; O_NOFOLLOW on the
+            # resolved path: a link swapped in after the check above is not followed.
+            fd = os.open(path.resolve(), os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            raise ArticleError(path, "file disappeared while being read") from None
+        except PermissionError:
+            raise ArticleError(path, "cannot read file (permission denied)") from None
+        except OSError as exc:
+            reason = "link changed while being read" if exc.errno == errno.ELOOP else exc.strerror
+            raise ArticleError(path, f"cannot open file: {reason}") from None
+        with os.fdopen(fd, "rb") as handle:
+            before = os.fstat(fd)
+            if not stat.S_ISREG(before.st_mode):
+                raise ArticleError(path, "not a regular file")
+            if before.st_size > limit:
+                raise ArticleError(
+                    path, f"file is {before.st_size} bytes, over the limit of {limit} (max_file_bytes)"
+                )
+            try:
+                data = handle.read(limit + 1)
+            except OSError as exc:
+                raise ArticleError(path, f"cannot read file: {exc.strerror}") from None
+            after = os.fstat(fd)
+        if len(data) > limit:
+            raise ArticleError(path, f"file grew over the limit of {limit} bytes (max_file_bytes)")
+        unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
+        if unchanged and len(data) == after.st_size:
+            return data
+    raise ArticleError(path, "file kept changing while being read; it is read again at the next check")
+
+
+def decode_article(path: Path, data: bytes) -> tuple[str, list[Problem]]:
+    """Decode UTF-8 bytes and remove what XML cannot carry.
+
+    Returns the text and the warnings. Raises ArticleError for binary or non-UTF-8 files:
+    guessing another encoding would publish mojibake, so the file is refused instead.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if b"\x00" in data[:8192]:
+            raise ArticleError(path, "binary file, not text") from None
+        raise ArticleError(
+            path,
+            f"not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}; save it as UTF-8",
+        ) from None
+    if looks_binary(text):
+        raise ArticleError(path, "binary file, not text")
+    text, removed = clean_text(text)
+    warnings = []
+    if removed:
+        warnings.append(
+            Problem(str(path), f"removed {removed} control character(s) that XML 1.0 forbids", False)
+        )
+    return text, warnings
+
+
+def load_article(path: Path, root: Path, settings: Settings) -> tuple[Article, list[Problem]]:
+    """Read, decode and parse one file. Returns the Article and its warnings; raises ArticleError."""
+    text, warnings = decode_article(path, read_article_bytes(path, root, settings.max_file_bytes))
+    try:
+        article = parse_article(path.name, text, settings.zone, settings.chrome_lines)
+    except ArticleError as exc:
+        raise ArticleError(path, exc.reason) from None
+    return article, warnings
+
+
+def _distinct_times(articles: list[Article]) -> Iterator[Article]:
+    """Yield articles oldest first, moving exact ties one second apart, in (number, id) order."""
+    previous = None
+    for article in sorted(articles, key=_chronological):
+        if previous is not None and article.published <= previous:
+            article = dataclasses.replace(article, published=previous + timedelta(seconds=1))
+        previous = article.published
+        yield article
+
+
+def _chronological(article: Article) -> tuple[object, ...]:
+    return (article.published, parse_file_name(article.source).number, article.id)
+
+
+def load_corpus(settings: Settings) -> Corpus:
+    """Read every article of ``settings.articles``.
+
+    Returns a Corpus: the articles newest first (ties by file number, then id) and
+    one Problem per file skipped or changed. Raises ArticlesDirError when the folder
+    itself cannot be read. One bad file never stops the others.
+    """
+    root = settings.articles.resolve()
+    problems: list[Problem] = []
+    by_id: dict[str, Article] = {}
+    for path in list_article_files(settings.articles):
+        try:
+            article, warnings = load_article(path, root, settings)
+        except ArticleError as exc:
+            problems.append(Problem(exc.path, exc.reason))
+            continue
+        problems.extend(warnings)
+        first = by_id.get(article.id)
+        if first is not None:
+            reason = f"duplicate id {article.id}, already used by {first.source}; skipped"
+            problems.append(Problem(str(path), reason))
+            continue
+        by_id[article.id] = article
+    newest_first = reversed(list(_distinct_times(list(by_id.values()))))
+    return Corpus(tuple(newest_first), tuple(problems))

@@ -1,0 +1,104 @@
+"""Every URL path of the site as a ready-to-send Resource. Serving and the static build share it."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from feedsvc.articles import Article
+from feedsvc.config import Settings
+from feedsvc.feeds import (
+    FEED_PATHS,
+    article_path,
+    build_atom,
+    build_json,
+    build_rss,
+    feed_updated,
+)
+from feedsvc.pages import render_article_page, render_index_pages, render_not_found
+from feedsvc.repository import Corpus, Problem
+
+HTML = "text/html; charset=utf-8"
+MEDIA_TYPES = {
+    "rss": "application/rss+xml; charset=utf-8",
+    "atom": "application/atom+xml; charset=utf-8",
+    "json": "application/feed+json; charset=utf-8",
+}
+NOT_FOUND_FILE = "404.html"
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One response body with the headers that describe it, and its gzip variant."""
+
+    body: bytes
+    media_type: str
+    last_modified: datetime
+    etag: str
+    gzip_body: bytes
+    gzip_etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """All resources by URL path (``/``, ``/feed.xml``, ``/articles/<slug>/``), and the problems."""
+
+    resources: Mapping[str, Resource]
+    not_found: Resource
+    problems: tuple[Problem, ...]
+
+
+def make_etag(body: bytes) -> str:
+    """Return a strong ETag of ``body``: the same on every machine and in every release."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def make_resource(body: bytes, media_type: str, last_modified: datetime) -> Resource:
+    """Return a Resource with its ETag and its gzip variant computed once.
+
+    The gzip ETag derives from the plain body's hash, not the compressed bytes, so
+    machines whose zlib compresses differently still agree on it.
+    """
+    etag = make_etag(body)
+    return Resource(
+        body=body,
+        media_type=media_type,
+        last_modified=last_modified,
+        etag=etag,
+        gzip_body=gzip.compress(body, compresslevel=6, mtime=0),
+        gzip_etag=etag[:-1] + '-gzip"',
+    )
+
+
+def render_feeds(articles: tuple[Article, ...], settings: Settings) -> dict[str, Resource]:
+    """Return the three feed resources of the newest ``item_limit`` articles."""
+    newest = articles[: settings.item_limit]
+    updated = feed_updated(articles)
+    return {
+        "/" + FEED_PATHS["rss"]: make_resource(build_rss(newest, settings), MEDIA_TYPES["rss"], updated),
+        "/" + FEED_PATHS["atom"]: make_resource(build_atom(newest, settings), MEDIA_TYPES["atom"], updated),
+        "/" + FEED_PATHS["json"]: make_resource(build_json(newest, settings), MEDIA_TYPES["json"], updated),
+    }
+
+
+def render_site(corpus: Corpus, settings: Settings) -> Site:
+    """Render every feed and page of ``corpus``. Pure: reads no file, clock or environment."""
+    articles = corpus.articles
+    updated = feed_updated(articles)
+    resources = render_feeds(articles, settings)
+    for path, body in render_index_pages(articles, settings):
+        resources["/" + path] = make_resource(body, HTML, updated)
+    for article in articles:
+        page = render_article_page(article, settings)
+        resources["/" + article_path(article)] = make_resource(page, HTML, article.updated)
+    not_found = make_resource(render_not_found(settings), HTML, updated)
+    return Site(resources, not_found, corpus.problems)
+
+
+def file_path(url_path: str) -> str:
+    """Return the relative file name a URL path is written to: ``/a/`` -> ``a/index.html``."""
+    relative = url_path.lstrip("/")
+    return relative + "index.html" if relative.endswith("/") or not relative else relative

@@ -1,0 +1,180 @@
+"""The Flask app: serves the rendered Site from memory with RFC 9110 caching semantics."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+
+from flask import Flask, Response, redirect, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import http_date, parse_date, parse_etags, unquote_etag
+
+from feedsvc.config import Settings, load_settings
+from feedsvc.errors import FeedsvcError
+from feedsvc.pages import CONTENT_SECURITY_POLICY
+from feedsvc.repository import list_article_files, load_corpus
+from feedsvc.site import HTML, Resource, Site, render_site
+
+log = logging.getLogger("feedsvc")
+ALIASES = {
+    "/rss": "feed.xml",
+    "/rss.xml": "feed.xml",
+    "/feed": "feed.xml",
+    "/index.xml": "feed.xml",
+    "/atom": "atom.xml",
+}
+RETRY_AFTER_SECONDS = 5
+
+Signature = tuple[tuple[str, int, int, int], ...]
+
+
+def folder_signature(settings: Settings) -> Signature:
+    """Return names, sizes, mtimes and inodes of the article files: cheap, and changes with any edit."""
+    entries = []
+    for path in list_article_files(settings.articles):
+        try:
+            info = path.stat()
+        except OSError:
+            continue  # gone or unreadable now: the rebuild reports it
+        entries.append((path.name, info.st_size, info.st_mtime_ns, info.st_ino))
+    return tuple(entries)
+
+
+class SiteState:
+    """The site being served; replaced whole, only by a complete, successful rebuild."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.site: Site | None = None
+        self._signature: Signature | None = None
+        self._lock = threading.Lock()
+
+    def refresh(self) -> bool:
+        """Rebuild if the articles changed; return True when a new site is being served.
+
+        A failed rebuild is logged and the last good site stays in place.
+        """
+        with self._lock:
+            try:
+                signature = folder_signature(self.settings)
+                if signature == self._signature:
+                    return False
+                corpus = load_corpus(self.settings)
+                site = render_site(corpus, self.settings)
+            except (FeedsvcError, OSError) as exc:
+                log.error("rebuild failed, still serving the last good site: %s", exc)
+                return False
+            for problem in corpus.problems:
+                log.warning("%s", problem)
+            log.info("serving %d articles (%d problems)", len(corpus.articles), len(corpus.problems))
+            self.site, self._signature = site, signature
+            return True
+
+    def poll(self, stop: threading.Event) -> None:
+        """Check for changes every ``reload_interval`` seconds until ``stop`` is set."""
+        while not stop.wait(self.settings.reload_interval):
+            self.refresh()
+
+
+def _not_modified(resource_etag: str, resource: Resource) -> bool:
+    # RFC 9110 13.2.2: If-None-Match wins; If-Modified-Since only counts without it.
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        etags = parse_etags(if_none_match)
+        return etags.star_tag or etags.contains_weak(unquote_etag(resource_etag)[0])
+    since = parse_date(request.headers.get("If-Modified-Since"))  # None when malformed
+    return since is not None and resource.last_modified.replace(microsecond=0) <= since
+
+
+def _send(resource: Resource, settings: Settings, status: int = 200) -> Response:
+    gzipped = request.accept_encodings["gzip"] > 0
+    body, etag = (resource.gzip_body, resource.gzip_etag) if gzipped else (resource.body, resource.etag)
+    headers = {
+        "ETag": etag,
+        "Last-Modified": http_date(resource.last_modified),
+        "Cache-Control": f"public, max-age={settings.max_age}",
+        "Vary": "Accept-Encoding",
+    }
+    if resource.media_type == HTML:
+        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    if status == 200 and _not_modified(etag, resource):
+        return Response(status=304, headers=headers)
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, status=status, headers=headers, content_type=resource.media_type)
+
+
+def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
+    def resource_view(**_: object) -> Response:
+        site = state.site
+        if site is None:
+            return Response("Starting up, try again shortly.\n", 503,
+                            {"Retry-After": str(RETRY_AFTER_SECONDS)}, content_type="text/plain")
+        resource = site.resources.get(request.path)
+        if resource is None:
+            return _send(site.not_found, settings, status=404)
+        return _send(resource, settings)
+
+    def alias_view() -> Response:
+        return redirect(settings.url(ALIASES[request.path]), code=301)  # type: ignore[return-value]
+
+    def first_page_view() -> Response:
+        return redirect(settings.base_url, code=301)  # type: ignore[return-value]
+
+    def health_view() -> Response:
+        ready = state.site is not None
+        return Response("ok\n" if ready else "starting\n", 200 if ready else 503, content_type="text/plain")
+
+    methods = ["GET"]  # Flask adds HEAD; OPTIONS is switched off below
+    rules: list[tuple[str, Callable[..., Response]]] = [
+        ("/", resource_view),
+        ("/feed.xml", resource_view),
+        ("/atom.xml", resource_view),
+        ("/feed.json", resource_view),
+        ("/page/1/", first_page_view),
+        ("/page/<int:number>/", resource_view),
+        ("/articles/<slug>/", resource_view),
+        ("/healthz", health_view),
+        *((alias, alias_view) for alias in ALIASES),
+    ]
+    for rule, view in rules:
+        app.add_url_rule(rule, f"{view.__name__}:{rule}", view, methods=methods,
+                         provide_automatic_options=False)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Create the app serving ``settings`` (read from file and environment when None).
+
+    Renders the site once before returning, then watches the articles folder from a
+    background thread every ``reload_interval`` seconds (0 turns watching off).
+    """
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    state = SiteState(settings)
+    app.extensions["feedsvc"] = state
+    state.refresh()
+    _register_routes(app, state, settings)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        site = state.site
+        if error.code == 404 and site is not None:
+            return _send(site.not_found, settings, status=404)
+        response = error.get_response()
+        response.set_data(f"{error.code} {error.name}\n")
+        response.content_type = "text/plain; charset=utf-8"
+        return response
+
+    @app.after_request
+    def common_headers(response: Response) -> Response:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    if settings.reload_interval > 0:
+        stop = threading.Event()
+        app.extensions["feedsvc.stop"] = stop
+        threading.Thread(target=state.poll, args=(stop,), name="feedsvc-watch", daemon=True).start()
+    log.debug("app created in process %d", os.getpid())
+    return app
