@@ -31,7 +31,9 @@ class _Group(click.Group):
 def settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Add the options every command shares and pass ``settings`` instead of them."""
 
-    @click.option("--config", type=click.Path(path_type=Path), help="Settings file (default ./feedsvc.toml).")
+    @click.option(
+        "--config", type=click.Path(path_type=Path), help="Settings file (default ./feedsvc.toml)."
+    )
     @click.option("--articles", type=click.Path(path_type=Path), help="Folder of article files.")
     @click.option("--base-url", help="Absolute URL the site is published at.")
     @click.option("--title", help="Site and feed title.")
@@ -49,9 +51,9 @@ def settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def require_articles(settings: Settings) -> None:
-    """Fail at start-up, with exit code 2, when the articles folder is missing, unreadable or empty."""
+    """Fail at start-up (exit code 2) when the articles folder is missing, unreadable or empty."""
     if not list_article_files(settings.articles):
-        raise ArticlesDirError(f"{settings.articles}: no article files (*.txt) in the articles folder")
+        raise ArticlesDirError(f"{settings.articles}: no article files (*.txt) in the folder")
 
 
 def report(corpus: Corpus) -> None:

@@ -76,8 +76,8 @@ def _positive_int(value: object) -> int:
     if isinstance(value, bool):
         raise ValueError("must be a whole number above 0")
     try:
-        number = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+        number = int(str(value))
+    except ValueError:
         raise ValueError("must be a whole number above 0") from None
     if number < 1:
         raise ValueError("must be a whole number above 0")
@@ -175,7 +175,9 @@ def load_settings(
         sources.append((str(DEFAULT_CONFIG), _read_toml(DEFAULT_CONFIG, required=False)))
     prefixed = {k[len(ENV_PREFIX) :].lower(): v for k, v in env.items() if k.startswith(ENV_PREFIX)}
     sources.append(("the environment", {k: v for k, v in prefixed.items() if k != "config"}))
-    sources.append(("the command line", {k: v for k, v in (overrides or {}).items() if v is not None}))
+    sources.append(
+        ("the command line", {k: v for k, v in (overrides or {}).items() if v is not None})
+    )
 
     values: dict[str, object] = {}
     for origin, raw in sources:

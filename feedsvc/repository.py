@@ -27,7 +27,11 @@ class Problem:
     skipped: bool = True
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.reason}" if self.skipped else f"{self.path}: warning: {self.reason}"
+        return (
+            f"{self.path}: {self.reason}"
+            if self.skipped
+            else f"{self.path}: warning: {self.reason}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +60,13 @@ def list_article_files(folder: Path) -> list[Path]:
     except NotADirectoryError:
         raise ArticlesDirError(f"{folder}: not a folder") from None
     except PermissionError:
-        raise ArticlesDirError(f"{folder}: articles folder cannot be read (permission denied)") from None
+        raise ArticlesDirError(
+            f"{folder}: articles folder cannot be read (permission denied)"
+        ) from None
     except OSError as exc:
-        raise ArticlesDirError(f"{folder}: cannot list the articles folder: {exc.strerror}") from None
+        raise ArticlesDirError(
+            f"{folder}: cannot list the articles folder: {exc.strerror}"
+        ) from None
     return [folder / name for name in names]
 
 
@@ -92,7 +100,8 @@ def read_article_bytes(path: Path, root: Path, limit: int) -> bytes:
                 raise ArticleError(path, "not a regular file")
             if before.st_size > limit:
                 raise ArticleError(
-                    path, f"file is {before.st_size} bytes, over the limit of {limit} (max_file_bytes)"
+                    path,
+                    f"file is {before.st_size} bytes, over the limit of {limit} (max_file_bytes)",
                 )
             try:
                 data = handle.read(limit + 1)
@@ -104,7 +113,9 @@ def read_article_bytes(path: Path, root: Path, limit: int) -> bytes:
         unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
         if unchanged and len(data) == after.st_size:
             return data
-    raise ArticleError(path, "file kept changing while being read; it is read again at the next check")
+    raise ArticleError(
+        path, "file kept changing while being read; it is read again at the next check"
+    )
 
 
 def decode_article(path: Path, data: bytes) -> tuple[str, list[Problem]]:
@@ -120,7 +131,7 @@ def decode_article(path: Path, data: bytes) -> tuple[str, list[Problem]]:
             raise ArticleError(path, "binary file, not text") from None
         raise ArticleError(
             path,
-            f"not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}; save it as UTF-8",
+            f"not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}; save as UTF-8",
         ) from None
     if looks_binary(text):
         raise ArticleError(path, "binary file, not text")
@@ -128,13 +139,13 @@ def decode_article(path: Path, data: bytes) -> tuple[str, list[Problem]]:
     warnings = []
     if removed:
         warnings.append(
-            Problem(str(path), f"removed {removed} control character(s) that XML 1.0 forbids", False)
+            Problem(str(path), f"removed {removed} control character(s) XML 1.0 forbids", False)
         )
     return text, warnings
 
 
 def load_article(path: Path, root: Path, settings: Settings) -> tuple[Article, list[Problem]]:
-    """Read, decode and parse one file. Returns the Article and its warnings; raises ArticleError."""
+    """Read, decode and parse one file. Return the Article and warnings; raise ArticleError."""
     text, warnings = decode_article(path, read_article_bytes(path, root, settings.max_file_bytes))
     try:
         article = parse_article(path.name, text, settings.zone, settings.chrome_lines)

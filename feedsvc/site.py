@@ -78,9 +78,15 @@ def render_feeds(articles: tuple[Article, ...], settings: Settings) -> dict[str,
     newest = articles[: settings.item_limit]
     updated = feed_updated(articles)
     return {
-        "/" + FEED_PATHS["rss"]: make_resource(build_rss(newest, settings), MEDIA_TYPES["rss"], updated),
-        "/" + FEED_PATHS["atom"]: make_resource(build_atom(newest, settings), MEDIA_TYPES["atom"], updated),
-        "/" + FEED_PATHS["json"]: make_resource(build_json(newest, settings), MEDIA_TYPES["json"], updated),
+        "/" + FEED_PATHS["rss"]: make_resource(
+            build_rss(newest, settings), MEDIA_TYPES["rss"], updated
+        ),
+        "/" + FEED_PATHS["atom"]: make_resource(
+            build_atom(newest, settings), MEDIA_TYPES["atom"], updated
+        ),
+        "/" + FEED_PATHS["json"]: make_resource(
+            build_json(newest, settings), MEDIA_TYPES["json"], updated
+        ),
     }
 
 

@@ -31,7 +31,7 @@ Signature = tuple[tuple[str, int, int, int], ...]
 
 
 def folder_signature(settings: Settings) -> Signature:
-    """Return names, sizes, mtimes and inodes of the article files: cheap, and changes with any edit."""
+    """Return names, sizes, mtimes and inodes of the article files: cheap, changes on any edit."""
     entries = []
     for path in list_article_files(settings.articles):
         try:
@@ -68,7 +68,9 @@ class SiteState:
                 return False
             for problem in corpus.problems:
                 log.warning("%s", problem)
-            log.info("serving %d articles (%d problems)", len(corpus.articles), len(corpus.problems))
+            log.info(
+                "serving %d articles (%d problems)", len(corpus.articles), len(corpus.problems)
+            )
             self.site, self._signature = site, signature
             return True
 
@@ -90,7 +92,9 @@ def _not_modified(resource_etag: str, resource: Resource) -> bool:
 
 def _send(resource: Resource, settings: Settings, status: int = 200) -> Response:
     gzipped = request.accept_encodings["gzip"] > 0
-    body, etag = (resource.gzip_body, resource.gzip_etag) if gzipped else (resource.body, resource.etag)
+    body, etag = (
+        (resource.gzip_body, resource.gzip_etag) if gzipped else (resource.body, resource.etag)
+    )
     headers = {
         "ETag": etag,
         "Last-Modified": http_date(resource.last_modified),
@@ -110,8 +114,12 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
     def resource_view(**_: object) -> Response:
         site = state.site
         if site is None:
-            return Response("Starting up, try again shortly.\n", 503,
-                            {"Retry-After": str(RETRY_AFTER_SECONDS)}, content_type="text/plain")
+            return Response(
+                "Starting up, try again shortly.\n",
+                503,
+                {"Retry-After": str(RETRY_AFTER_SECONDS)},
+                content_type="text/plain",
+            )
         resource = site.resources.get(request.path)
         if resource is None:
             return _send(site.not_found, settings, status=404)
@@ -125,7 +133,9 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
 
     def health_view() -> Response:
         ready = state.site is not None
-        return Response("ok\n" if ready else "starting\n", 200 if ready else 503, content_type="text/plain")
+        return Response(
+            "ok\n" if ready else "starting\n", 200 if ready else 503, content_type="text/plain"
+        )
 
     methods = ["GET"]  # Flask adds HEAD; OPTIONS is switched off below
     rules: list[tuple[str, Callable[..., Response]]] = [
@@ -140,8 +150,9 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
         *((alias, alias_view) for alias in ALIASES),
     ]
     for rule, view in rules:
-        app.add_url_rule(rule, f"{view.__name__}:{rule}", view, methods=methods,
-                         provide_automatic_options=False)
+        app.add_url_rule(
+            rule, f"{view.__name__}:{rule}", view, methods=methods, provide_automatic_options=False
+        )
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -162,7 +173,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         site = state.site
         if error.code == 404 and site is not None:
             return _send(site.not_found, settings, status=404)
-        response = error.get_response()
+        response = Response(status=error.code, headers=error.get_headers())
         response.set_data(f"{error.code} {error.name}\n")
         response.content_type = "text/plain; charset=utf-8"
         return response
