@@ -95,12 +95,13 @@ def _send(resource: Resource, settings: Settings, status: int = 200) -> Response
     body, etag = (
         (resource.gzip_body, resource.gzip_etag) if gzipped else (resource.body, resource.etag)
     )
-    headers = {
-        "ETag": etag,
-        "Last-Modified": http_date(resource.last_modified),
-        "Cache-Control": f"public, max-age={settings.max_age}",
-        "Vary": "Accept-Encoding",
-    }
+    headers = {"Vary": "Accept-Encoding"}
+    if status == 200:
+        headers["ETag"] = etag
+        headers["Last-Modified"] = http_date(resource.last_modified)
+        headers["Cache-Control"] = f"public, max-age={settings.max_age}"
+    else:
+        headers["Cache-Control"] = "no-cache"  # a missing article may appear at any moment
     if resource.media_type == HTML:
         headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     if status == 200 and _not_modified(etag, resource):
@@ -118,10 +119,12 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
                 "Starting up, try again shortly.\n",
                 503,
                 {"Retry-After": str(RETRY_AFTER_SECONDS)},
-                content_type="text/plain",
+                content_type="text/plain; charset=utf-8",
             )
         resource = site.resources.get(request.path)
         if resource is None:
+            if request.path + "/" in site.resources:  # /articles/x -> /articles/x/
+                return redirect(settings.url(request.path + "/"), code=301)  # type: ignore[return-value]
             return _send(site.not_found, settings, status=404)
         return _send(resource, settings)
 
@@ -134,7 +137,9 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
     def health_view() -> Response:
         ready = state.site is not None
         return Response(
-            "ok\n" if ready else "starting\n", 200 if ready else 503, content_type="text/plain"
+            "ok\n" if ready else "starting\n",
+            200 if ready else 503,
+            content_type="text/plain; charset=utf-8",
         )
 
     methods = ["GET"]  # Flask adds HEAD; OPTIONS is switched off below
@@ -145,7 +150,9 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
         ("/feed.json", resource_view),
         ("/page/1/", first_page_view),
         ("/page/<int:number>/", resource_view),
+        ("/page/<int:number>", resource_view),
         ("/articles/<slug>/", resource_view),
+        ("/articles/<slug>", resource_view),
         ("/healthz", health_view),
         *((alias, alias_view) for alias in ALIASES),
     ]

@@ -1,0 +1,155 @@
+"""Shared fixtures: a private copy of the sample articles, settings, app, client and runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from feedsvc.config import Settings
+from feedsvc.web import create_app
+
+PROJECT = Path(__file__).resolve().parent.parent
+SAMPLE_ARTICLES = PROJECT / "articles"
+SEED = "000_cab78a8f5eee25a1.txt"
+BASE_URL = "https://news.example.org/"
+
+
+def require_tool(path: str | None, name: str) -> str:
+    """Return the path of an external tool; skip without it, but fail in CI, which installs it."""
+    if path:
+        return path
+    if os.environ.get("CI"):
+        pytest.fail(f"{name} is not installed; .ci/run installs it")
+    pytest.skip(f"{name} is not installed (apt-get install {name})")
+
+
+@pytest.fixture
+def articles_dir(tmp_path: Path) -> Path:
+    """A private copy of the sample articles that a test may change."""
+    folder = tmp_path / "articles"
+    shutil.copytree(SAMPLE_ARTICLES, folder)
+    return folder
+
+
+@pytest.fixture
+def settings(articles_dir: Path, tmp_path: Path) -> Settings:
+    """Settings over the private articles, with watching off (tests refresh explicitly)."""
+    return Settings(
+        title="Example News",
+        description="News from the example",
+        base_url=BASE_URL,
+        author="Example Newsroom",
+        articles=articles_dir,
+        out=tmp_path / "public",
+        reload_interval=0,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Flask:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CliRunner]:
+    """A CLI runner in an empty folder with no FEEDSVC_* variables."""
+    for name in list(os.environ):
+        if name.startswith("FEEDSVC_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    yield CliRunner()
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``predicate`` until it holds; fail the test with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """GET over real HTTP; return status, headers (lower-case names) and body."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.headers.items()},
+                response.read(),
+            )
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+@dataclass
+class LiveServer:
+    """A ``feedsvc serve`` process (gunicorn) on 127.0.0.1."""
+
+    url: str
+    articles: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@pytest.fixture
+def live_server(articles_dir: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    """Run ``feedsvc serve`` on a free port of 127.0.0.1; stop it at teardown."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env.update(FEEDSVC_RELOAD_INTERVAL="0.2", FEEDSVC_TITLE="Example News")
+    log = tmp_path / "server.log"
+    command = [sys.executable, "-m", "feedsvc", "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--articles", str(articles_dir), "--base-url", url, "--workers", "2"]  # fmt: skip
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
+    server = LiveServer(url, articles_dir, process, log)
+    try:
+
+        def ready() -> bool:
+            if process.poll() is not None:
+                pytest.fail(f"server exited with {process.returncode}: {log.read_text()}")
+            try:
+                return http_get(url + "healthz")[0] == 200
+            except OSError:
+                return False
+
+        wait_until(ready, 30, "the server to answer /healthz")
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
