@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from feedsvc.repository import load_corpus
 from feedsvc.config import Settings
+from feedsvc.repository import load_corpus
 from tests.conftest import LiveServer, require_tool
 
 playwright_api = pytest.importorskip("playwright.sync_api")
