@@ -16,7 +16,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from dateutil import parser as date_parser
 
@@ -30,6 +30,8 @@ FILE_NAME = re.compile(r"^(?P<number>\d+)_(?P<id>[0-9a-fA-F]{16})\.txt$")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 _UTC_NAMES = frozenset({"UTC", "GMT", "UT", "Z"})
 _DAY = 86_400
+_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +117,23 @@ def parse_date(line: str, zone: tzinfo, number: int = 0) -> datetime:
     if (first.year, first.month, first.day) != (second.year, second.month, second.day):
         raise ValueError(f"date {line!r} needs a day, a month and a year")
     if first.hour != second.hour:  # no time in the text: the default hour showed through
-        return first.replace(tzinfo=zone) + timedelta(seconds=number % _DAY)
+        return _usable(line, first.replace(tzinfo=zone) + timedelta(seconds=number % _DAY))
     # RSS dates carry whole seconds; dropping the rest keeps all three feeds in step.
     first = first.replace(microsecond=0)
-    return first if first.tzinfo is not None else first.replace(tzinfo=zone)
+    return _usable(line, first if first.tzinfo is not None else first.replace(tzinfo=zone))
+
+
+def _usable(line: str, moment: datetime) -> datetime:
+    # dateutil accepts an offset such as +25:00 that datetime refuses only when it is
+    # used (comparing, formatting), which would fail the whole corpus, not this file.
+    try:
+        moment.utcoffset()
+    except ValueError:
+        raise ValueError(f"date {line!r} has a time zone offset of 24 hours or more") from None
+    # A day of margin: converting to UTC and spacing same-time articles must not overflow.
+    if not _EARLIEST <= moment <= _LATEST:
+        raise ValueError(f"date {line!r} is out of range")
+    return moment
 
 
 def _blocks(text: str) -> list[list[str]]:
