@@ -153,3 +153,20 @@ def live_server(articles_dir: Path, tmp_path: Path) -> Iterator[LiveServer]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def set_tz() -> Iterator[Callable[[str], None]]:
+    """Set the process time zone (``TZ`` and ``time.tzset``); the old one is back after the test."""
+    original = os.environ.get("TZ")
+
+    def set_zone(name: str) -> None:
+        os.environ["TZ"] = name
+        time.tzset()
+
+    yield set_zone
+    if original is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = original
+    time.tzset()
