@@ -94,10 +94,13 @@ def read_article_bytes(path: Path, root: Path, limit: int) -> bytes:
         except OSError as exc:
             reason = "link changed while being read" if exc.errno == errno.ELOOP else exc.strerror
             raise ArticleError(path, f"cannot open file: {reason}") from None
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            # Checked before fdopen, which refuses a folder (IsADirectoryError) and then
+            # leaves the descriptor open.
+            os.close(fd)
+            raise ArticleError(path, "not a regular file")
         with os.fdopen(fd, "rb") as handle:
-            before = os.fstat(fd)
-            if not stat.S_ISREG(before.st_mode):
-                raise ArticleError(path, "not a regular file")
             if before.st_size > limit:
                 raise ArticleError(
                     path,
