@@ -79,12 +79,19 @@ def write_site(site: Site, out: Path) -> int:
         if not out.exists():
             os.rename(temporary, out)
         elif _exchange(temporary, out):
-            shutil.rmtree(temporary)
+            # The new output is live: failing to delete the old one must not fail the
+            # build; whatever is left is removed as stale by the next one.
+            shutil.rmtree(temporary, ignore_errors=True)
         else:
             previous = temporary.with_name(temporary.name + "-old")
             os.rename(out, previous)
-            os.rename(temporary, out)
-            shutil.rmtree(previous)
+            try:
+                os.rename(temporary, out)
+            except BaseException:
+                # Put the previous output back: the next build would delete it as stale.
+                os.rename(previous, out)
+                raise
+            shutil.rmtree(previous, ignore_errors=True)
     except OSError as exc:
         shutil.rmtree(temporary, ignore_errors=True)
         raise BuildError(f"{out}: cannot write the output: {exc}; previous output kept") from None
