@@ -1,0 +1,517 @@
+"""The command line: build, check, --strict, bad settings, and atomic replacement of the output."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import feedparser
+import pytest
+from click.testing import CliRunner, Result
+
+import feedsvc.output
+from feedsvc.cli import cli
+from feedsvc.config import Settings
+from feedsvc.output import MARKER
+from feedsvc.repository import load_corpus
+from feedsvc.site import NOT_FOUND_FILE, Site, file_path, render_site
+from tests.conftest import BASE_URL
+
+GOOD = "2023-10-31\n\nA good article\nStandfirst\n\nBody.\n"
+
+
+def invoke(runner: CliRunner, *args: str | Path) -> Result:
+    return runner.invoke(cli, [str(arg) for arg in args], catch_exceptions=False)
+
+
+def build(runner: CliRunner, articles: Path, out: Path, *more: str) -> Result:
+    return invoke(
+        runner, "build", "--articles", articles, "--out", out, "--base-url", BASE_URL, *more
+    )
+
+
+def tree(folder: Path) -> dict[str, tuple[int, bytes | None]]:
+    """Every path below ``folder`` with its mode and, for files, its bytes."""
+    return {
+        str(path.relative_to(folder)): (
+            path.lstat().st_mode,
+            path.read_bytes() if path.is_file() and not path.is_symlink() else None,
+        )
+        for path in sorted(folder.rglob("*"))
+    }
+
+
+def leftovers(out: Path) -> list[str]:
+    """Temporary folders of a build that are still beside ``out``."""
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.tmp"))
+
+
+def expected_files(site: Site) -> dict[str, bytes]:
+    files = {file_path(path): resource.body for path, resource in site.resources.items()}
+    files[NOT_FOUND_FILE] = site.not_found.body
+    return files
+
+
+# --- build ------------------------------------------------------------------------------------
+
+
+def test_build_writes_every_resource(runner: CliRunner, articles_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    result = build(runner, articles_dir, out)
+    assert result.exit_code == 0, result.output
+
+    settings = Settings(articles=articles_dir, base_url=BASE_URL)
+    corpus = load_corpus(settings)
+    expected = expected_files(render_site(corpus, settings))
+    required = {"feed.xml", "atom.xml", "feed.json", "index.html"}
+    required |= {f"articles/{article.slug}/index.html" for article in corpus.articles}
+    assert required <= expected.keys()
+    written = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert written.pop(MARKER) == b""
+    assert written == expected  # the same bytes the server sends
+    assert feedparser.parse(written["feed.xml"]).bozo == 0
+
+    assert result.stderr == ""
+    assert f"wrote {len(expected)} files to {out}" in result.stdout
+    assert f"{len(corpus.articles)} article pages" in result.stdout
+    assert leftovers(out) == []
+
+
+def test_build_output_is_readable_by_a_web_server(
+    runner: CliRunner, articles_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "public"
+    assert build(runner, articles_dir, out).exit_code == 0
+    assert out.stat().st_mode & 0o777 == 0o755
+
+
+def test_build_defaults_to_public_in_the_current_folder(
+    runner: CliRunner, articles_dir: Path, tmp_path: Path
+) -> None:
+    result = invoke(runner, "build", "--articles", articles_dir)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "public" / "feed.xml").is_file()
+
+
+def test_build_takes_settings_from_file_environment_and_flags(
+    runner: CliRunner, articles_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "feedsvc.toml").write_text(
+        f'articles = "{articles_dir}"\ntitle = "From file"\nbase_url = "https://file.example/"\n'
+    )
+    monkeypatch.setenv("FEEDSVC_OUT", str(tmp_path / "from-env"))
+    monkeypatch.setenv("FEEDSVC_BASE_URL", "https://env.example/")
+    result = invoke(runner, "build", "--base-url", "https://flag.example/")
+    assert result.exit_code == 0, result.output
+    document = feedparser.parse((tmp_path / "from-env" / "atom.xml").read_bytes())
+    assert document.feed.title == "From file"
+    assert document.feed.link == "https://flag.example/"
+
+
+def test_build_prints_problems_and_still_publishes(runner: CliRunner, tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "001_00000000000000a1.txt").write_text(GOOD)
+    (articles / "empty.txt").write_bytes(b"")
+    (articles / "latin1.txt").write_bytes("2023-10-31\n\nCaf\xe9\n".encode("latin-1"))
+    out = tmp_path / "public"
+    result = build(runner, articles, out)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"{articles / 'empty.txt'}: empty file",
+        f"{articles / 'latin1.txt'}: not valid UTF-8: byte 0xe9 at offset 15; save as UTF-8",
+    ]
+    assert "2 problem(s)" in result.stdout
+    entries = feedparser.parse((out / "feed.xml").read_bytes()).entries
+    assert [entry.title for entry in entries] == ["A good article"]
+
+
+def test_strict_with_problems_exits_1_and_writes_nothing(
+    runner: CliRunner, articles_dir: Path, tmp_path: Path
+) -> None:
+    (articles_dir / "broken.txt").write_text("not a date\n\nTitle\n")
+    out = tmp_path / "public"
+    result = build(runner, articles_dir, out, "--strict")
+    assert result.exit_code == 1
+    assert f"{articles_dir / 'broken.txt'}: line 1: cannot read date" in result.stderr
+    assert not out.exists()
+    assert leftovers(out) == []
+
+
+def test_strict_with_problems_keeps_the_previous_output(
+    runner: CliRunner, articles_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "public"
+    assert build(runner, articles_dir, out).exit_code == 0
+    before = tree(out)
+    (articles_dir / "broken.txt").write_bytes(b"")
+    assert build(runner, articles_dir, out, "--strict").exit_code == 1
+    assert tree(out) == before
+
+
+def test_strict_without_problems_builds(
+    runner: CliRunner, articles_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "public"
+    result = build(runner, articles_dir, out, "--strict")
+    assert result.exit_code == 0, result.output
+    assert (out / "feed.json").is_file()
+
+
+# --- check ------------------------------------------------------------------------------------
+
+
+def test_check_sample_articles_is_clean(runner: CliRunner, articles_dir: Path) -> None:
+    result = invoke(runner, "check", "--articles", articles_dir)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    count = len(list(articles_dir.glob("*.txt")))
+    assert result.stdout == f"{count} article(s) ok, 0 problem(s)\n"
+
+
+def test_check_prints_each_problem_and_exits_1(runner: CliRunner, tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "001_00000000000000a1.txt").write_text(GOOD)
+    (articles / "002_00000000000000a1.txt").write_text(GOOD)
+    (articles / "bad-date.txt").write_text("February 30, 2023\n\nTitle\n")
+    (articles / "blank.txt").write_text("   \n")
+    result = invoke(runner, "check", "--articles", articles)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{articles / '002_00000000000000a1.txt'}: duplicate id 00000000000000a1, "
+        "already used by 001_00000000000000a1.txt; skipped",
+        f"{articles / 'bad-date.txt'}: line 1: cannot read date 'February 30, 2023': "
+        "day is out of range for month: February 30, 2023",
+        f"{articles / 'blank.txt'}: file has only white space",
+    ]
+    assert result.stdout == "1 article(s) ok, 3 problem(s)\n"
+
+
+def test_check_writes_nothing(runner: CliRunner, articles_dir: Path, tmp_path: Path) -> None:
+    before = sorted(tmp_path.rglob("*"))
+    assert invoke(runner, "check", "--articles", articles_dir).exit_code == 0
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+# --- Bad settings -----------------------------------------------------------------------------
+
+
+def _empty(tmp_path: Path) -> list[str]:
+    (tmp_path / "empty").mkdir()
+    return ["--articles", str(tmp_path / "empty")]
+
+
+def _only_ignored(tmp_path: Path) -> list[str]:
+    (tmp_path / "quiet").mkdir()
+    (tmp_path / "quiet" / ".hidden.txt").write_text(GOOD)
+    (tmp_path / "quiet" / "notes.md").write_text(GOOD)
+    return ["--articles", str(tmp_path / "quiet")]
+
+
+def _a_file(tmp_path: Path) -> list[str]:
+    (tmp_path / "file.txt").write_text(GOOD)
+    return ["--articles", str(tmp_path / "file.txt")]
+
+
+def _bad_toml(tmp_path: Path) -> list[str]:
+    (tmp_path / "feedsvc.toml").write_text("item_limit = 0\n")
+    return []
+
+
+def _no_flags(tmp_path: Path) -> list[str]:
+    return []
+
+
+BAD_SETTINGS: dict[str, tuple[Callable[[Path], list[str]], str]] = {
+    "relative-base-url": (lambda _: ["--base-url", "relative/"], "absolute http(s) URL"),
+    "unknown-timezone": (lambda _: ["--timezone", "Mars/Base"], "not a known IANA time zone"),
+    "item-limit-zero": (lambda _: ["--item-limit", "0"], "whole number above 0"),
+    "missing-folder": (lambda p: ["--articles", str(p / "nowhere")], "articles folder not found"),
+    "empty-folder": (_empty, "no article files"),
+    "only-ignored-files": (_only_ignored, "no article files"),
+    "folder-is-a-file": (_a_file, "not a folder"),
+    "missing-config": (lambda p: ["--config", str(p / "nowhere.toml")], "settings file not found"),
+    "bad-settings-file": (_bad_toml, "item_limit from feedsvc.toml"),
+    # FEEDSVC_BASEURL (a typo of FEEDSVC_BASE_URL) is set by the test for this case.
+    "unknown-environment-variable": (_no_flags, "unknown setting 'baseurl' in the environment"),
+}
+
+
+@pytest.mark.parametrize("command", ["build", "check"])
+@pytest.mark.parametrize(("make", "message"), BAD_SETTINGS.values(), ids=BAD_SETTINGS.keys())
+def test_bad_settings_exit_2_with_one_line(
+    runner: CliRunner,
+    articles_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    make: Callable[[Path], list[str]],
+    message: str,
+) -> None:
+    monkeypatch.setenv("FEEDSVC_ARTICLES", str(articles_dir))
+    if make is _no_flags:
+        monkeypatch.setenv("FEEDSVC_BASEURL", "https://typo.example/")
+    args = make(tmp_path)
+    out = ["--out", str(tmp_path / "public")] if command == "build" else []
+    result = invoke(runner, command, *args, *out)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("feedsvc: error: ")
+    assert message in line
+    assert not (tmp_path / "public").exists()
+
+
+# --- Atomic replacement -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def previous(runner: CliRunner, articles_dir: Path, tmp_path: Path) -> Path:
+    """A first build in tmp_path/public, then an article added so a rebuild would differ."""
+    out = tmp_path / "public"
+    assert build(runner, articles_dir, out).exit_code == 0
+    (articles_dir / "999_00000000000000ff.txt").write_text(GOOD)
+    return out
+
+
+def _raise_after(count: int, error: BaseException) -> Callable[..., int]:
+    original = Path.write_bytes
+    calls = []
+
+    def write_bytes(self: Path, data: bytes) -> int:
+        if len(calls) >= count:
+            raise error
+        calls.append(self)
+        return original(self, data)
+
+    return write_bytes
+
+
+FAILURES = {
+    "disk-full-at-first-file": (0, OSError(errno.ENOSPC, "No space left on device")),
+    "disk-full-after-3-files": (3, OSError(errno.ENOSPC, "No space left on device")),
+    "permission-denied-after-1": (1, PermissionError(errno.EACCES, "Permission denied")),
+    "interrupted-after-2-files": (2, KeyboardInterrupt()),
+}
+
+
+@pytest.mark.parametrize(("count", "error"), FAILURES.values(), ids=FAILURES.keys())
+def test_failed_build_leaves_previous_output_untouched(
+    runner: CliRunner,
+    articles_dir: Path,
+    previous: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    count: int,
+    error: BaseException,
+) -> None:
+    before = tree(previous)
+    monkeypatch.setattr(Path, "write_bytes", _raise_after(count, error))
+    result = runner.invoke(cli, ["build", "--articles", str(articles_dir), "--out", str(previous),
+                                 "--base-url", BASE_URL])  # fmt: skip
+    monkeypatch.undo()
+    assert result.exit_code == 1
+    if isinstance(error, OSError):
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"feedsvc: error: {previous}: cannot write the output")
+        assert line.endswith("previous output kept")
+    assert tree(previous) == before
+    assert leftovers(previous) == []
+
+
+@pytest.mark.parametrize("error", [OSError(errno.EIO, "I/O error"), KeyboardInterrupt()],
+                         ids=["io-error", "interrupt"])  # fmt: skip
+def test_failure_after_all_files_are_written_keeps_previous_output(
+    runner: CliRunner,
+    articles_dir: Path,
+    previous: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    error: BaseException,
+) -> None:
+    before = tree(previous)
+    write_files = feedsvc.output.write_files
+
+    def fail_at_the_end(site: Site, folder: Path) -> int:
+        write_files(site, folder)
+        raise error
+
+    monkeypatch.setattr(feedsvc.output, "write_files", fail_at_the_end)
+    assert build(runner, articles_dir, previous).exit_code == 1
+    assert tree(previous) == before
+    assert leftovers(previous) == []
+
+
+def test_failed_swap_keeps_previous_output(
+    runner: CliRunner, articles_dir: Path, previous: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = tree(previous)
+
+    def refuse(first: Path, second: Path) -> bool:
+        raise OSError(errno.EIO, "I/O error", str(second))
+
+    monkeypatch.setattr(feedsvc.output, "_exchange", refuse)
+    assert build(runner, articles_dir, previous).exit_code == 1
+    assert tree(previous) == before
+    assert leftovers(previous) == []
+
+
+def test_build_without_folder_exchange_replaces_output(
+    runner: CliRunner, articles_dir: Path, previous: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(feedsvc.output, "_exchange", lambda first, second: False)
+    assert build(runner, articles_dir, previous).exit_code == 0
+    assert (previous / "articles" / "00000000000000ff" / "index.html").is_file()
+    assert leftovers(previous) == []
+
+
+def test_failed_second_rename_without_exchange_keeps_previous_output(
+    runner: CliRunner, articles_dir: Path, previous: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = tree(previous)
+    rename = os.rename
+    calls = []
+
+    def rename_once(source: str | Path, target: str | Path) -> None:
+        calls.append((source, target))
+        if len(calls) == 2:  # the old output is already moved aside
+            raise OSError(errno.EIO, "I/O error")
+        rename(source, target)
+
+    monkeypatch.setattr(feedsvc.output, "_exchange", lambda first, second: False)
+    monkeypatch.setattr(feedsvc.output.os, "rename", rename_once)
+    result = build(runner, articles_dir, previous)
+    monkeypatch.undo()
+    assert result.exit_code == 1
+    assert tree(previous) == before
+    assert leftovers(previous) == []
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "two-renames"])
+def test_undeletable_old_output_does_not_fail_a_finished_build(
+    runner: CliRunner,
+    articles_dir: Path,
+    previous: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    exchange: bool,
+) -> None:
+    # E.g. a file the web server left in the old output that this user may not delete.
+    rmtree = shutil.rmtree
+
+    def rmtree_fails(path: str | Path, ignore_errors: bool = False) -> None:
+        if not ignore_errors:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    if not exchange:
+        monkeypatch.setattr(feedsvc.output, "_exchange", lambda first, second: False)
+    monkeypatch.setattr(feedsvc.output.shutil, "rmtree", rmtree_fails)
+    result = build(runner, articles_dir, previous)
+    monkeypatch.undo()
+    assert result.exit_code == 0, result.output
+    assert (previous / "articles" / "00000000000000ff" / "index.html").is_file()
+    for name in leftovers(previous):  # the next build removes them as stale
+        rmtree(previous.parent / name)
+
+
+def test_failed_first_build_leaves_nothing(
+    runner: CliRunner, articles_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "public"
+    monkeypatch.setattr(Path, "write_bytes", _raise_after(2, OSError(errno.ENOSPC, "full")))
+    result = build(runner, articles_dir, out)
+    monkeypatch.undo()
+    assert result.exit_code == 1
+    assert not out.exists()
+    assert leftovers(out) == []
+
+
+def test_rebuild_replaces_rather_than_merges(
+    runner: CliRunner, articles_dir: Path, previous: Path
+) -> None:
+    (articles_dir / "999_00000000000000ff.txt").unlink()
+    removed = sorted(articles_dir.glob("*.txt"))[-1]
+    settings = Settings(articles=articles_dir, base_url=BASE_URL)
+    slug = next(a.slug for a in load_corpus(settings).articles if a.source == removed.name)
+    assert (previous / "articles" / slug).is_dir()
+    removed.unlink()
+    assert build(runner, articles_dir, previous).exit_code == 0
+    assert not (previous / "articles" / slug).exists()
+    assert leftovers(previous) == []
+
+
+def test_stale_temporary_folder_of_a_killed_build_is_removed(
+    runner: CliRunner, articles_dir: Path, previous: Path
+) -> None:
+    stale = previous.parent / f".{previous.name}.tmp-killed"
+    stale.mkdir()
+    (stale / "feed.xml").write_text("half")
+    assert build(runner, articles_dir, previous).exit_code == 0
+    assert leftovers(previous) == []
+
+
+def _foreign_folder(out: Path) -> None:
+    out.mkdir()
+    (out / "precious.txt").write_text("not ours")
+
+
+def _foreign_file(out: Path) -> None:
+    out.write_text("not ours")
+
+
+def _link_to_our_output(out: Path) -> None:
+    real = out.with_name("real")
+    real.mkdir()
+    (real / MARKER).write_bytes(b"")
+    out.symlink_to(real)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (_foreign_folder, "folder exists and was not written by feedsvc build"),
+        (_foreign_file, "exists and is not a folder"),
+        (_link_to_our_output, "exists and is not a folder"),
+    ],
+    ids=["non-empty-folder", "file", "symlink"],
+)
+def test_build_refuses_to_replace_what_it_did_not_write(
+    runner: CliRunner,
+    articles_dir: Path,
+    tmp_path: Path,
+    make: Callable[[Path], None],
+    message: str,
+) -> None:
+    out = tmp_path / "target"
+    make(out)
+    before = tree(tmp_path / "target") if out.is_dir() and not out.is_symlink() else None
+    content = out.read_text() if out.is_file() else None
+    result = build(runner, articles_dir, out)
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert line == f"feedsvc: error: {out}: {message}; " + (
+        "empty it or choose another --out" if "written" in message else "choose another --out"
+    )
+    if before is not None:
+        assert tree(out) == before
+    if content is not None:
+        assert out.read_text() == content
+    assert out.is_symlink() == (make is _link_to_our_output)
+    assert leftovers(out) == []
+
+
+def test_build_fills_an_empty_existing_folder(
+    runner: CliRunner, articles_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "public"
+    out.mkdir()
+    assert build(runner, articles_dir, out).exit_code == 0
+    assert (out / "index.html").is_file()
+
+
+def test_build_into_the_articles_folder_is_refused(runner: CliRunner, articles_dir: Path) -> None:
+    before = {p.name: p.read_bytes() for p in articles_dir.iterdir()}
+    result = build(runner, articles_dir, articles_dir)
+    assert result.exit_code == 1
+    assert {p.name: p.read_bytes() for p in articles_dir.iterdir()} == before
