@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -106,16 +107,24 @@ def check(settings: Settings) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--server",
+    type=click.Choice(["granian", "gunicorn"]),
+    default="granian",
+    show_default=True,
+    help="Production WSGI server.",
+)
 @click.option("--dev", is_flag=True, help="Flask's development server, reloading on code changes.")
-def serve(settings: Settings, host: str, port: int, workers: int, dev: bool) -> None:
-    """Serve the site with gunicorn (or Flask's development server with --dev)."""
+def serve(settings: Settings, host: str, port: int, workers: int, server: str, dev: bool) -> None:
+    """Serve the site with a production WSGI server (or Flask's development server with --dev)."""
     require_articles(settings)
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] %(message)s")
     from feedsvc.server import run_dev, run_production
 
     if dev:
         run_dev(settings, host, port)
     else:
-        run_production(settings, host, port, workers)
+        run_production(settings, host, port, workers, server)
 
 
 def main() -> None:

@@ -6,7 +6,8 @@ import gzip
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import format_datetime
 
 from feedsvc.articles import Article
 from feedsvc.config import Settings
@@ -37,6 +38,7 @@ class Resource:
     body: bytes
     media_type: str
     last_modified: datetime
+    http_last_modified: str
     etag: str
     gzip_body: bytes
     gzip_etag: str
@@ -59,14 +61,17 @@ def make_etag(body: bytes) -> str:
 def make_resource(body: bytes, media_type: str, last_modified: datetime) -> Resource:
     """Return a Resource with its ETag and its gzip variant computed once.
 
+    ``last_modified`` is cut to whole seconds, as HTTP dates are.
     The gzip ETag derives from the plain body's hash, not the compressed bytes, so
     machines whose zlib compresses differently still agree on it.
     """
     etag = make_etag(body)
+    last_modified = last_modified.replace(microsecond=0)
     return Resource(
         body=body,
         media_type=media_type,
         last_modified=last_modified,
+        http_last_modified=format_datetime(last_modified.astimezone(UTC), usegmt=True),
         etag=etag,
         gzip_body=gzip.compress(body, compresslevel=6, mtime=0),
         gzip_etag=etag[:-1] + '-gzip"',

@@ -5,17 +5,20 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, redirect, request
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import http_date, parse_date, parse_etags, unquote_etag
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 from feedsvc.config import Settings, load_settings
 from feedsvc.errors import FeedsvcError
-from feedsvc.pages import CONTENT_SECURITY_POLICY
 from feedsvc.repository import list_article_files, load_corpus
-from feedsvc.site import HTML, Resource, Site, render_site
+from feedsvc.responses import Answer, answer, answer_not_found
+from feedsvc.site import Resource, Site, render_site
 
 log = logging.getLogger("feedsvc")
 ALIASES = {
@@ -80,35 +83,41 @@ class SiteState:
             self.refresh()
 
 
-def _not_modified(resource_etag: str, resource: Resource) -> bool:
-    # RFC 9110 13.2.2: If-None-Match wins; If-Modified-Since only counts without it.
-    if_none_match = request.headers.get("If-None-Match")
-    if if_none_match is not None:
-        etags = parse_etags(if_none_match)
-        return etags.star_tag or etags.contains_weak(unquote_etag(resource_etag)[0])
-    since = parse_date(request.headers.get("If-Modified-Since"))  # None when malformed
-    return since is not None and resource.last_modified.replace(microsecond=0) <= since
+def _to_response(result: Answer) -> Response:
+    return Response(result.body, status=result.status, headers=result.headers)
 
 
-def _send(resource: Resource, settings: Settings, status: int = 200) -> Response:
-    gzipped = request.accept_encodings["gzip"] > 0
-    body, etag = (
-        (resource.gzip_body, resource.gzip_etag) if gzipped else (resource.body, resource.etag)
+def _answer_request(resource: Resource, settings: Settings, environ: WSGIEnvironment) -> Answer:
+    return answer(
+        resource,
+        settings.max_age,
+        environ.get("HTTP_ACCEPT_ENCODING"),
+        environ.get("HTTP_IF_NONE_MATCH"),
+        environ.get("HTTP_IF_MODIFIED_SINCE"),
     )
-    headers = {"Vary": "Accept-Encoding"}
-    if status == 200:
-        headers["ETag"] = etag
-        headers["Last-Modified"] = http_date(resource.last_modified)
-        headers["Cache-Control"] = f"public, max-age={settings.max_age}"
-    else:
-        headers["Cache-Control"] = "no-cache"  # a missing article may appear at any moment
-    if resource.media_type == HTML:
-        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    if status == 200 and _not_modified(etag, resource):
-        return Response(status=304, headers=headers)
-    if gzipped:
-        headers["Content-Encoding"] = "gzip"
-    return Response(body, status=status, headers=headers, content_type=resource.media_type)
+
+
+class FastPath:
+    """WSGI middleware: GET and HEAD of a rendered resource skip Flask's routing and objects.
+
+    Everything else (redirects, 404, 405, health, start-up) goes on to the Flask app.
+    The answer comes from ``responses.answer``, the same function the Flask view uses.
+    """
+
+    def __init__(self, app: WSGIApplication, state: SiteState) -> None:
+        self.app = app
+        self.state = state
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        site = self.state.site
+        if site is not None and (method == "GET" or method == "HEAD"):
+            resource = site.resources.get(environ.get("PATH_INFO", ""))
+            if resource is not None:
+                result = _answer_request(resource, self.state.settings, environ)
+                start_response(result.status, result.headers)
+                return [result.body] if method == "GET" else []
+        return self.app(environ, start_response)
 
 
 def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
@@ -125,8 +134,9 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
         if resource is None:
             if request.path + "/" in site.resources:  # /articles/x -> /articles/x/
                 return redirect(settings.url(request.path + "/"), code=301)  # type: ignore[return-value]
-            return _send(site.not_found, settings, status=404)
-        return _send(resource, settings)
+            accept = request.headers.get("Accept-Encoding")
+            return _to_response(answer_not_found(site.not_found, accept))
+        return _to_response(_answer_request(resource, settings, request.environ))
 
     def alias_view() -> Response:
         return redirect(settings.url(ALIASES[request.path]), code=301)  # type: ignore[return-value]
@@ -179,7 +189,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     def http_error(error: HTTPException) -> Response:
         site = state.site
         if error.code == 404 and site is not None:
-            return _send(site.not_found, settings, status=404)
+            accept = request.headers.get("Accept-Encoding")
+            return _to_response(answer_not_found(site.not_found, accept))
         response = Response(status=error.code, headers=error.get_headers())
         response.set_data(f"{error.code} {error.name}\n")
         response.content_type = "text/plain; charset=utf-8"
@@ -190,6 +201,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
+    app.wsgi_app = FastPath(app.wsgi_app, state)  # type: ignore[method-assign]
     if settings.reload_interval > 0:
         stop = threading.Event()
         app.extensions["feedsvc.stop"] = stop

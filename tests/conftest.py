@@ -34,7 +34,7 @@ def require_tool(path: str | None, name: str) -> str:
         return path
     if os.environ.get("CI"):
         pytest.fail(f"{name} is not installed; .ci/run installs it")
-    pytest.skip(f"{name} is not installed (apt-get install {name})")
+    pytest.skip(f"{name} is not installed")
 
 
 @pytest.fixture
@@ -121,16 +121,19 @@ class LiveServer:
     log: Path
 
 
-@pytest.fixture
-def live_server(articles_dir: Path, tmp_path: Path) -> Iterator[LiveServer]:
-    """Run ``feedsvc serve`` on a free port of 127.0.0.1; stop it at teardown."""
+@pytest.fixture(params=["granian", "gunicorn"])
+def live_server(
+    articles_dir: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
+    """Run ``feedsvc serve`` with each production server on a free port of 127.0.0.1."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
     env.update(FEEDSVC_RELOAD_INTERVAL="0.2", FEEDSVC_TITLE="Example News")
     log = tmp_path / "server.log"
     command = [sys.executable, "-m", "feedsvc", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--articles", str(articles_dir), "--base-url", url, "--workers", "2"]  # fmt: skip
+               "--articles", str(articles_dir), "--base-url", url, "--workers", "2",
+               "--server", request.param]  # fmt: skip
     with log.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
     server = LiveServer(url, articles_dir, process, log)

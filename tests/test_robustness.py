@@ -174,8 +174,8 @@ def _raw_request(server: LiveServer, data: bytes) -> bytes:
     "request_bytes",
     [
         b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        b"GET /feed.xml HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 20000 + b"\r\n\r\n",
-        b"GET /feed.xml HTTP/1.1\r\nHost: x\r\n" + b"X-Many: 1\r\n" * 300 + b"\r\n",
+        b"GET /feed.xml HTTP/1.1\r\nConnection: close\r\nX-Big: " + b"b" * 20000 + b"\r\n\r\n",
+        b"GET /feed.xml HTTP/1.1\r\nConnection: close\r\n" + b"X-Many: 1\r\n" * 300 + b"\r\n",
         b"GET /articles/../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         b"GET /articles/%2e%2e%2fetc%2fpasswd/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         b"BREW /feed.xml HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",

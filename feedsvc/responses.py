@@ -1,0 +1,113 @@
+"""HTTP answers for rendered resources: RFC 9110 conditional requests and gzip variants.
+
+Sans-I/O: takes header values, returns status, headers and body. Both the Flask views and
+the WSGI fast path in ``web.py`` answer through it, so they cannot disagree. Header values
+are parsed with Werkzeug and the results memoized (bounded): polling clients send the same
+few values again and again, and nothing on the request path should parse twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from werkzeug.http import parse_accept_header, parse_date, parse_etags, unquote_etag
+
+from feedsvc.pages import CONTENT_SECURITY_POLICY
+from feedsvc.site import HTML, Resource
+
+OK = "200 OK"
+NOT_MODIFIED = "304 Not Modified"
+NOT_FOUND = "404 Not Found"
+_MEMO = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A status line, headers and body ready for WSGI."""
+
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+@lru_cache(maxsize=_MEMO)
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Tell whether an ``Accept-Encoding`` value admits gzip (``q=0`` refuses it)."""
+    if not accept_encoding:
+        return False
+    return parse_accept_header(accept_encoding)["gzip"] > 0
+
+
+@lru_cache(maxsize=_MEMO)
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Compare ``etag`` weakly with an ``If-None-Match`` list, ``*`` too (RFC 9110 13.1.2)."""
+    etags = parse_etags(if_none_match)
+    return etags.star_tag or etags.contains_weak(unquote_etag(etag)[0])
+
+
+@lru_cache(maxsize=_MEMO)
+def http_date_value(value: str) -> datetime | None:
+    """Parse an HTTP date; None for a malformed one, which is then ignored."""
+    return parse_date(value)
+
+
+def not_modified(
+    etag: str, last_modified: datetime, if_none_match: str | None, if_modified_since: str | None
+) -> bool:
+    """Evaluate the preconditions of a GET or HEAD (RFC 9110 13.2.2).
+
+    If-None-Match decides when present; If-Modified-Since counts only without it.
+    """
+    if if_none_match is not None:
+        return if_none_match == etag or etag_matches(if_none_match, etag)
+    if if_modified_since is None:
+        return False
+    since = http_date_value(if_modified_since)
+    return since is not None and last_modified <= since
+
+
+def answer(
+    resource: Resource,
+    max_age: int,
+    accept_encoding: str | None,
+    if_none_match: str | None = None,
+    if_modified_since: str | None = None,
+) -> Answer:
+    """Return the 200 or 304 answer to a GET of ``resource``."""
+    gzipped = accepts_gzip(accept_encoding)
+    etag = resource.gzip_etag if gzipped else resource.etag
+    headers = [
+        ("ETag", etag),
+        ("Last-Modified", resource.http_last_modified),
+        ("Cache-Control", f"public, max-age={max_age}"),
+        ("Vary", "Accept-Encoding"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+    if resource.media_type == HTML:
+        headers.append(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+    if not_modified(etag, resource.last_modified, if_none_match, if_modified_since):
+        return Answer(NOT_MODIFIED, headers, b"")
+    body = resource.gzip_body if gzipped else resource.body
+    if gzipped:
+        headers.append(("Content-Encoding", "gzip"))
+    headers += [("Content-Type", resource.media_type), ("Content-Length", str(len(body)))]
+    return Answer(OK, headers, body)
+
+
+def answer_not_found(page: Resource, accept_encoding: str | None) -> Answer:
+    """Return the 404 answer: the HTML page, never cached long, no validators."""
+    gzipped = accepts_gzip(accept_encoding)
+    body = page.gzip_body if gzipped else page.body
+    headers = [
+        ("Cache-Control", "no-cache"),  # a missing article may appear at any moment
+        ("Vary", "Accept-Encoding"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("Content-Type", page.media_type),
+        ("Content-Length", str(len(body))),
+    ]
+    if gzipped:
+        headers.append(("Content-Encoding", "gzip"))
+    return Answer(NOT_FOUND, headers, body)
