@@ -75,7 +75,9 @@ def _generator(articles: Sequence[Article], settings: Settings, kind: str) -> An
         fe.published(article.published)
         fe.updated(article.updated)
         if article.standfirst:
-            fe.summary(article.standfirst)
+            # Readers take RSS <description> as HTML (feedparser drops "<facts>" from plain
+            # text), so the plain-text standfirst goes in escaped, as html in Atom too.
+            fe.summary(html.escape(article.standfirst), type="html")
         fe.content(content_html(article), type="html")
     return fg
 
