@@ -65,6 +65,9 @@ def _base_url(value: object) -> str:
 
 def _timezone(value: object) -> str:
     text = _text(value)
+    # "localtime" and "posixrules" name whatever the machine has: output would differ per machine.
+    if text.lower() in ("localtime", "posixrules") or text.startswith(("posix/", "right/")):
+        raise ValueError("names the machine's own zone; give an IANA name such as Europe/Paris")
     try:
         ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):

@@ -130,6 +130,7 @@ BAD = {
     "base-url-with-query": Bad("base_url", "https://example.org/?a=1", r"query or fragment"),
     "unknown-timezone": Bad("timezone", "Mars/Base", r"not a known IANA time zone"),
     "timezone-path": Bad("timezone", "../../etc/passwd", r"not a known IANA time zone"),
+    "timezone-of-the-machine": Bad("timezone", "localtime", r"machine's own zone"),
     "item-limit-zero": Bad("item_limit", 0, r"whole number above 0"),
     "item-limit-negative": Bad("item_limit", -5, r"whole number above 0"),
     "item-limit-text": Bad("item_limit", "many", r"whole number above 0"),
