@@ -70,7 +70,6 @@ def not_modified(
 
 def answer(
     resource: Resource,
-    max_age: int,
     accept_encoding: str | None,
     if_none_match: str | None = None,
     if_modified_since: str | None = None,
@@ -81,7 +80,7 @@ def answer(
     headers = [
         ("ETag", etag),
         ("Last-Modified", resource.http_last_modified),
-        ("Cache-Control", f"public, max-age={max_age}"),
+        ("Cache-Control", resource.cache_control),
         ("Vary", "Accept-Encoding"),
         ("X-Content-Type-Options", "nosniff"),
     ]
@@ -101,7 +100,7 @@ def answer_not_found(page: Resource, accept_encoding: str | None) -> Answer:
     gzipped = accepts_gzip(accept_encoding)
     body = page.gzip_body if gzipped else page.body
     headers = [
-        ("Cache-Control", "no-cache"),  # a missing article may appear at any moment
+        ("Cache-Control", page.cache_control),  # no-cache: a missing article may appear any time
         ("Vary", "Accept-Encoding"),
         ("X-Content-Type-Options", "nosniff"),
         ("Content-Security-Policy", CONTENT_SECURITY_POLICY),

@@ -39,6 +39,7 @@ class Resource:
     media_type: str
     last_modified: datetime
     http_last_modified: str
+    cache_control: str
     etag: str
     gzip_body: bytes
     gzip_etag: str
@@ -58,7 +59,14 @@ def make_etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def make_resource(body: bytes, media_type: str, last_modified: datetime) -> Resource:
+def cache_policy(settings: Settings) -> str:
+    """Return the Cache-Control value of the site's resources (RSS ``<ttl>`` states the same)."""
+    return f"public, max-age={settings.max_age}"
+
+
+def make_resource(
+    body: bytes, media_type: str, last_modified: datetime, cache_control: str
+) -> Resource:
     """Return a Resource with its ETag and its gzip variant computed once.
 
     ``last_modified`` is cut to whole seconds, as HTTP dates are.
@@ -72,6 +80,7 @@ def make_resource(body: bytes, media_type: str, last_modified: datetime) -> Reso
         media_type=media_type,
         last_modified=last_modified,
         http_last_modified=format_datetime(last_modified.astimezone(UTC), usegmt=True),
+        cache_control=cache_control,
         etag=etag,
         gzip_body=gzip.compress(body, compresslevel=6, mtime=0),
         gzip_etag=etag[:-1] + '-gzip"',
@@ -82,15 +91,16 @@ def render_feeds(articles: tuple[Article, ...], settings: Settings) -> dict[str,
     """Return the three feed resources of the newest ``item_limit`` articles."""
     newest = articles[: settings.item_limit]
     updated = feed_updated(articles)
+    policy = cache_policy(settings)
     return {
         "/" + FEED_PATHS["rss"]: make_resource(
-            build_rss(newest, settings), MEDIA_TYPES["rss"], updated
+            build_rss(newest, settings), MEDIA_TYPES["rss"], updated, policy
         ),
         "/" + FEED_PATHS["atom"]: make_resource(
-            build_atom(newest, settings), MEDIA_TYPES["atom"], updated
+            build_atom(newest, settings), MEDIA_TYPES["atom"], updated, policy
         ),
         "/" + FEED_PATHS["json"]: make_resource(
-            build_json(newest, settings), MEDIA_TYPES["json"], updated
+            build_json(newest, settings), MEDIA_TYPES["json"], updated, policy
         ),
     }
 
@@ -99,13 +109,14 @@ def render_site(corpus: Corpus, settings: Settings) -> Site:
     """Render every feed and page of ``corpus``. Pure: reads no file, clock or environment."""
     articles = corpus.articles
     updated = feed_updated(articles)
+    policy = cache_policy(settings)
     resources = render_feeds(articles, settings)
     for path, body in render_index_pages(articles, settings):
-        resources["/" + path] = make_resource(body, HTML, updated)
+        resources["/" + path] = make_resource(body, HTML, updated, policy)
     for article in articles:
         page = render_article_page(article, settings)
-        resources["/" + article_path(article)] = make_resource(page, HTML, article.updated)
-    not_found = make_resource(render_not_found(settings), HTML, updated)
+        resources["/" + article_path(article)] = make_resource(page, HTML, article.updated, policy)
+    not_found = make_resource(render_not_found(settings), HTML, updated, "no-cache")
     return Site(resources, not_found, corpus.problems)
 
 

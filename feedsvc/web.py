@@ -90,7 +90,6 @@ def _to_response(result: Answer) -> Response:
 def _answer_request(resource: Resource, settings: Settings, environ: WSGIEnvironment) -> Answer:
     return answer(
         resource,
-        settings.max_age,
         environ.get("HTTP_ACCEPT_ENCODING"),
         environ.get("HTTP_IF_NONE_MATCH"),
         environ.get("HTTP_IF_MODIFIED_SINCE"),
