@@ -89,9 +89,12 @@ def _positive_int(value: object) -> int:
 
 def _minutes(value: object) -> int:
     seconds = _positive_int(value)
-    if seconds % 60:
-        # RSS <ttl> is in minutes and must state the same interval as Cache-Control.
-        raise ValueError("must be whole minutes in seconds (a multiple of 60), e.g. 300")
+    if seconds % 60 or 86400 % seconds:
+        # RSS <ttl> counts minutes and sy:updateFrequency times per hour or day: all three
+        # state the interval of Cache-Control exactly only for whole minutes dividing a day.
+        raise ValueError(
+            "must be whole minutes dividing a day evenly, in seconds (e.g. 300, 900, 3600)"
+        )
     return seconds
 
 

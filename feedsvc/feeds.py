@@ -12,10 +12,13 @@ import json
 import threading
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from feedsvc import __version__
 from feedsvc.articles import Article
@@ -27,6 +30,9 @@ JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # such a feed byte-identical across builds.
 EMPTY_FEED_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 FEED_PATHS = {"rss": "feed.xml", "atom": "atom.xml", "json": "feed.json"}
+ATOM_NS = "http://www.w3.org/2005/Atom"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
+SYNDICATION_NS = "http://purl.org/rss/1.0/modules/syndication/"
 # feedgen formats RSS dates by switching the process-wide locale to C and back;
 # two builds at once could leave it switched, so builds take turns.
 _FEEDGEN_LOCK = threading.Lock()
@@ -52,20 +58,125 @@ def feed_updated(articles: Sequence[Article]) -> datetime:
     return max((a.updated for a in articles), default=EMPTY_FEED_TIME)
 
 
-def _generator(articles: Sequence[Article], settings: Settings, kind: str) -> Any:
+def archive_path(kind: str, number: int) -> str:
+    """Return the site path of archive document ``number`` (from 1, the oldest)."""
+    return f"archive/{number}/{FEED_PATHS[kind]}"
+
+
+def archive_chunks(articles: Sequence[Article], limit: int) -> list[Sequence[Article]]:
+    """Split the articles the subscription feed leaves out into RFC 5005 archives.
+
+    ``articles`` are newest first. Archive k holds the articles at positions
+    (k-1)*limit to k*limit-1 counted from the oldest, so its entries never change
+    while older articles stay as they are; only full archives exist, and together
+    with the subscription feed (the newest ``limit``) they hold every article.
+    Returns the archives oldest first, each newest first inside.
+    """
+    oldest_first = list(reversed(articles))
+    count = -(-(len(articles) - limit) // limit) if len(articles) > limit else 0
+    return [tuple(reversed(oldest_first[(k - 1) * limit : k * limit])) for k in range(1, count + 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """One RSS or Atom document: the subscription feed (``number`` 0) or an archive."""
+
+    number: int = 0
+    archives: int = 0  # how many archives exist
+
+    def path(self, kind: str) -> str:
+        return FEED_PATHS[kind] if self.number == 0 else archive_path(kind, self.number)
+
+    def links(self, kind: str) -> list[tuple[str, str]]:
+        """Return the RFC 5005 ``(rel, path)`` links of this document."""
+        if self.number == 0:
+            return [("prev-archive", archive_path(kind, self.archives))] if self.archives else []
+        links = [("current", FEED_PATHS[kind])]
+        if self.number > 1:
+            links.append(("prev-archive", archive_path(kind, self.number - 1)))
+        if self.number < self.archives:
+            links.append(("next-archive", archive_path(kind, self.number + 1)))
+        return links
+
+
+def poll_interval(max_age: int) -> tuple[str, int]:
+    """Return ``sy:updatePeriod`` and ``sy:updateFrequency`` for a polling interval in seconds.
+
+    Settings make ``max_age`` whole minutes dividing a day, so the pair states exactly
+    the interval of ``Cache-Control: max-age`` and RSS ``<ttl>``.
+    """
+    if 3600 % max_age == 0:
+        return "hourly", 3600 // max_age
+    return "daily", 86400 // max_age
+
+
+class _Extras(BaseExtension):  # type: ignore[misc]
+    """atom:link elements feedgen leaves out of RSS, and the RFC 5005 archive marker."""
+
+    def __init__(self) -> None:
+        self.links: list[tuple[str, str]] = []
+        self.archive = False
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": HISTORY_NS} if self.archive else {}
+
+    def _add(self, parent: Any, after: Any, link_tag: str) -> None:
+        # SubElement takes the parent's prefixes; the new elements then move to just
+        # after ``after``, beside the links feedgen wrote.
+        extras = [etree.SubElement(parent, link_tag, href=h, rel=r) for r, h in self.links]
+        if self.archive:
+            extras.append(etree.SubElement(parent, f"{{{HISTORY_NS}}}archive"))
+        position = list(parent).index(after) + 1
+        for offset, element in enumerate(extras):
+            parent.insert(position + offset, element)
+
+    def extend_rss(self, feed: Any) -> Any:
+        channel = feed[0]
+        atom_link = f"{{{ATOM_NS}}}link"
+        self._add(channel, channel.find(atom_link), atom_link)
+        return feed
+
+    def extend_atom(self, feed: Any) -> Any:
+        # feedgen writes Atom elements without a namespace under a default-namespace root.
+        self._add(feed, feed.findall("link")[-1], "link")
+        return feed
+
+
+class _Poll(BaseExtension):  # type: ignore[misc]
+    """The RSS syndication module (feedgen's own misspells its elements as UpdatePeriod)."""
+
+    def __init__(self) -> None:
+        self.period, self.frequency = "daily", 1
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"sy": SYNDICATION_NS}
+
+    def extend_rss(self, feed: Any) -> Any:
+        channel = feed[0]
+        etree.SubElement(channel, f"{{{SYNDICATION_NS}}}updatePeriod").text = self.period
+        etree.SubElement(channel, f"{{{SYNDICATION_NS}}}updateFrequency").text = str(self.frequency)
+        return feed
+
+
+def _generator(articles: Sequence[Article], settings: Settings, kind: str, page: FeedPage) -> Any:
     fg = FeedGenerator()
-    fg.id(settings.url(FEED_PATHS["atom"]))
-    fg.title(settings.title)
+    fg.register_extension("extras", _Extras, BaseEntryExtension)
+    fg.register_extension("poll", _Poll, BaseEntryExtension, atom=False, rss=True)
+    fg.id(settings.url(page.path("atom")))
+    fg.title(settings.title if page.number == 0 else f"{settings.title} (archive {page.number})")
     fg.subtitle(settings.description)
     fg.author({"name": settings.author})
     fg.language(settings.language)
     mime = "application/rss+xml" if kind == "rss" else "application/atom+xml"
-    fg.link(href=settings.url(FEED_PATHS[kind]), rel="self", type=mime)
+    fg.link(href=settings.url(page.path(kind)), rel="self", type=mime)
     # feedgen takes the RSS <channel><link> from the last link set: the home page.
     fg.link(href=settings.base_url, rel="alternate", type="text/html")
+    fg.extras.links = [(rel, settings.url(path)) for rel, path in page.links(kind)]
+    fg.extras.archive = page.number > 0
     fg.generator("feedsvc", version=__version__)
     fg.updated(feed_updated(articles))
     fg.ttl(settings.max_age // 60)
+    fg.poll.period, fg.poll.frequency = poll_interval(settings.max_age)
     for article in articles:
         fe = fg.add_entry(order="append")
         fe.id(entry_id(article))
@@ -82,16 +193,20 @@ def _generator(articles: Sequence[Article], settings: Settings, kind: str) -> An
     return fg
 
 
-def build_rss(articles: Sequence[Article], settings: Settings) -> bytes:
+def build_rss(
+    articles: Sequence[Article], settings: Settings, page: FeedPage = FeedPage()
+) -> bytes:
     """Return the RSS 2.0 document of ``articles`` (newest first, already limited)."""
     with _FEEDGEN_LOCK:
-        return bytes(_generator(articles, settings, "rss").rss_str(pretty=True))
+        return bytes(_generator(articles, settings, "rss", page).rss_str(pretty=True))
 
 
-def build_atom(articles: Sequence[Article], settings: Settings) -> bytes:
+def build_atom(
+    articles: Sequence[Article], settings: Settings, page: FeedPage = FeedPage()
+) -> bytes:
     """Return the Atom 1.0 (RFC 4287) document of ``articles``."""
     with _FEEDGEN_LOCK:
-        return bytes(_generator(articles, settings, "atom").atom_str(pretty=True))
+        return bytes(_generator(articles, settings, "atom", page).atom_str(pretty=True))
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -13,6 +13,8 @@ from feedsvc.articles import Article
 from feedsvc.config import Settings
 from feedsvc.feeds import (
     FEED_PATHS,
+    FeedPage,
+    archive_chunks,
     article_path,
     build_atom,
     build_json,
@@ -87,22 +89,37 @@ def make_resource(
     )
 
 
+ARCHIVE_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
 def render_feeds(articles: tuple[Article, ...], settings: Settings) -> dict[str, Resource]:
-    """Return the three feed resources of the newest ``item_limit`` articles."""
+    """Return the subscription feeds (the newest ``item_limit``) and their RFC 5005 archives."""
+    chunks = archive_chunks(articles, settings.item_limit)
     newest = articles[: settings.item_limit]
     updated = feed_updated(articles)
     policy = cache_policy(settings)
-    return {
+    current = FeedPage(0, len(chunks))
+    resources = {
         "/" + FEED_PATHS["rss"]: make_resource(
-            build_rss(newest, settings), MEDIA_TYPES["rss"], updated, policy
+            build_rss(newest, settings, current), MEDIA_TYPES["rss"], updated, policy
         ),
         "/" + FEED_PATHS["atom"]: make_resource(
-            build_atom(newest, settings), MEDIA_TYPES["atom"], updated, policy
+            build_atom(newest, settings, current), MEDIA_TYPES["atom"], updated, policy
         ),
         "/" + FEED_PATHS["json"]: make_resource(
             build_json(newest, settings), MEDIA_TYPES["json"], updated, policy
         ),
     }
+    for number, chunk in enumerate(chunks, start=1):
+        page = FeedPage(number, len(chunks))
+        # An archive's entries never change, so caches may keep it for good.
+        newest_in_chunk = feed_updated(chunk)
+        for kind, build in (("rss", build_rss), ("atom", build_atom)):
+            body = build(chunk, settings, page)
+            resources["/" + page.path(kind)] = make_resource(
+                body, MEDIA_TYPES[kind], newest_in_chunk, ARCHIVE_CACHE_CONTROL
+            )
+    return resources
 
 
 def render_site(corpus: Corpus, settings: Settings) -> Site:
