@@ -79,6 +79,7 @@ class SiteState:
 
     def poll(self, stop: threading.Event) -> None:
         """Check for changes every ``reload_interval`` seconds until ``stop`` is set."""
+        self.refresh()
         while not stop.wait(self.settings.reload_interval):
             self.refresh()
 
@@ -119,16 +120,20 @@ class FastPath:
         return self.app(environ, start_response)
 
 
+def _starting_up() -> Response:
+    return Response(
+        "Starting up, try again shortly.\n",
+        503,
+        {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
+        content_type="text/plain; charset=utf-8",
+    )
+
+
 def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
     def resource_view(**_: object) -> Response:
         site = state.site
         if site is None:
-            return Response(
-                "Starting up, try again shortly.\n",
-                503,
-                {"Retry-After": str(RETRY_AFTER_SECONDS)},
-                content_type="text/plain; charset=utf-8",
-            )
+            return _starting_up()
         resource = site.resources.get(request.path)
         if resource is None:
             if request.path + "/" in site.resources:  # /articles/x -> /articles/x/
@@ -157,6 +162,8 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
         ("/feed.xml", resource_view),
         ("/atom.xml", resource_view),
         ("/feed.json", resource_view),
+        ("/archive/<int:number>/feed.xml", resource_view),
+        ("/archive/<int:number>/atom.xml", resource_view),
         ("/page/1/", first_page_view),
         ("/page/<int:number>/", resource_view),
         ("/page/<int:number>", resource_view),
@@ -174,20 +181,25 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
 def create_app(settings: Settings | None = None) -> Flask:
     """Create the app serving ``settings`` (read from file and environment when None).
 
-    Renders the site once before returning, then watches the articles folder from a
-    background thread every ``reload_interval`` seconds (0 turns watching off).
+    With ``reload_interval`` above 0, a background thread renders the site and then
+    watches the articles folder; until the first site is ready every request gets 503
+    with Retry-After, never an empty or partial feed. With 0 (no watching), the site is
+    rendered before this returns.
     """
     settings = settings or load_settings()
     app = Flask(__name__)
     state = SiteState(settings)
     app.extensions["feedsvc"] = state
-    state.refresh()
+    if settings.reload_interval == 0:
+        state.refresh()
     _register_routes(app, state, settings)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         site = state.site
-        if error.code == 404 and site is not None:
+        if error.code == 404:
+            if site is None:
+                return _starting_up()
             accept = request.headers.get("Accept-Encoding")
             return _to_response(answer_not_found(site.not_found, accept))
         response = Response(status=error.code, headers=error.get_headers())
