@@ -13,6 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from feedsvc import articles
 from feedsvc.articles import Article, parse_article, parse_file_name
 from feedsvc.errors import ArticleError
 from tests.conftest import SAMPLE_ARTICLES, SEED
@@ -460,3 +461,23 @@ def test_valid_article_round_trips(
     assert article.published == expected
     assert article.published.utcoffset() == expected.utcoffset()
     assert article.id == "0123456789abcdef"
+
+
+@settings(max_examples=300)
+@given(
+    day=st.dates(min_value=date(1900, 1, 1), max_value=date(9998, 12, 31)),
+    style=st.sampled_from(["%Y-%m-%d", "%A, %B %d, %Y", "%B %d, %Y", "%b %d %Y", "%a, %b. %d, %Y"]),
+    number=st.integers(min_value=0, max_value=999_999),
+)
+def test_fast_date_forms_agree_with_dateutil(day: date, style: str, number: int) -> None:
+    line = day.strftime(style)  # the C locale: English names
+    zone = ZoneInfo("Europe/Paris")
+    fast = articles.parse_date(line, zone, number)
+    assert articles._plain_date(line) == day  # the fast path took it
+    monkey = articles._plain_date
+    try:
+        articles._plain_date = lambda _: None  # type: ignore[assignment]
+        slow = articles.parse_date(line, zone, number)
+    finally:
+        articles._plain_date = monkey
+    assert fast == slow and fast.tzinfo is slow.tzinfo
