@@ -148,6 +148,8 @@ def live_server(
                 return False
 
         wait_until(ready, 30, "the server to answer /healthz")
+        # Each worker renders its own site and answers 503 until then: wait for both.
+        wait_until(lambda: log.read_text().count("serving ") >= 2, 30, "both workers' sites")
         yield server
     finally:
         process.terminate()
