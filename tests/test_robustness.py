@@ -224,3 +224,80 @@ def test_killed_build_leaves_the_previous_output(settings: Settings, tmp_path: P
     assert interrupted, "no build was killed mid-way"
     subprocess.run(command, check=True, env=env, capture_output=True)
     assert not list(tmp_path.glob(".site.tmp-*")), "temporary folders left behind"
+
+
+AWKWARD_NAMES = [
+    "my article.txt",
+    "café déjà vu.txt",
+    "a%2fb?c#d.txt",
+    "über\u0308.txt",
+    "…&<>.txt",
+]
+
+
+def test_awkward_file_names_get_url_safe_pages(settings: Settings, articles_dir: Path) -> None:
+    for n, name in enumerate(AWKWARD_NAMES):
+        (articles_dir / name).write_text(GOOD.format(day=n + 1, n=f"awkward {n}"), "utf-8")
+    client = create_app(settings).test_client()
+    titles = {}
+    for entry in feedparser.parse(client.get("/feed.xml").data).entries:
+        path = entry.link.removeprefix(settings.base_url)
+        assert all(c.isalnum() or c == "/" for c in path), path
+        assert client.get("/" + path).status_code == 200
+        titles[entry.title] = path
+    assert {f"Good article awkward {n}" for n in range(len(AWKWARD_NAMES))} <= set(titles)
+
+
+def test_a_file_that_keeps_changing_is_skipped_then_read(
+    settings: Settings, articles_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = articles_dir / "001_53cd6c492ec135fb.txt"
+    real_fstat = os.fstat
+    calls = {"n": 0}
+
+    def shifting_fstat(fd: int) -> os.stat_result:
+        info = real_fstat(fd)
+        if os.path.realpath(f"/proc/self/fd/{fd}") == str(target.resolve()):
+            calls["n"] += 1
+            values = list(info)
+            values[6] += calls["n"]  # st_size grows on every look: a writer is busy
+            return os.stat_result(values)
+        return info
+
+    monkeypatch.setattr(os, "fstat", shifting_fstat)
+    corpus = load_corpus(settings)
+    assert [p.reason for p in corpus.problems if p.path == str(target)] == [
+        "file kept changing while being read; it is read again at the next check"
+    ]
+    assert len(corpus.articles) == 5  # the others are published
+    monkeypatch.setattr(os, "fstat", real_fstat)
+    assert len(load_corpus(settings).articles) == 6
+
+
+@pytest.mark.parametrize(
+    "error,reason",
+    [
+        (PermissionError(13, "Permission denied"), "cannot read file (permission denied)"),
+        (FileNotFoundError(2, "No such file"), "file disappeared while being read"),
+    ],
+    ids=["unreadable", "vanished"],
+)
+def test_unreadable_and_vanishing_files_are_problems(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, error: OSError, reason: str
+) -> None:
+    target = str((settings.articles / "002_46562b85a181cf96.txt").resolve())
+    real_open = os.open
+
+    def failing_open(path: object, flags: int, *args: object) -> int:
+        if str(path) == target:
+            raise error
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", failing_open)
+    corpus = load_corpus(settings)
+    assert [str(p) for p in corpus.problems] == [
+        f"{settings.articles}/002_46562b85a181cf96.txt: {reason}"
+    ]
+    assert len(corpus.articles) == 5
+    site = render_site(corpus, settings)
+    assert not feedparser.parse(site.resources["/feed.xml"].body).bozo
