@@ -11,11 +11,12 @@ from typing import Any
 
 import click
 
+from feedsvc import websub
 from feedsvc.config import Settings, load_settings
-from feedsvc.errors import ArticlesDirError, FeedsvcError
+from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError
 from feedsvc.output import write_site
 from feedsvc.repository import Corpus, list_article_files, load_corpus
-from feedsvc.site import render_site
+from feedsvc.site import Site, render_site
 
 
 class _Group(click.Group):
@@ -40,11 +41,13 @@ def settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--title", help="Site and feed title.")
     @click.option("--timezone", help="IANA zone for dates written without one.")
     @click.option("--item-limit", type=int, help="Entries per feed (newest first).")
+    @click.option("--hub", multiple=True, help="WebSub hub URL (repeat for several hubs).")
     @functools.wraps(function)
     def wrapper(config: Path | None, **options: Any) -> Any:
         names = ("articles", "base_url", "title", "timezone", "item_limit")
         overrides = {name: options.pop(name) for name in names}
         extra = {"out": options.pop("out")} if "out" in options else {}
+        extra["hub"] = options.pop("hub") or None  # no --hub: the file or environment decides
         settings = load_settings(config, os.environ, {**overrides, **extra})
         return function(settings=settings, **options)
 
@@ -73,8 +76,11 @@ def cli() -> None:
 @settings_options
 @click.option("--out", type=click.Path(path_type=Path), help="Output folder (default public).")
 @click.option("--strict", is_flag=True, help="Exit 1 without writing when any file has a problem.")
-def build(settings: Settings, strict: bool) -> None:
+@click.option("--ping", is_flag=True, help="Notify the WebSub hubs of the feeds that changed.")
+def build(settings: Settings, strict: bool, ping: bool) -> None:
     """Write the feeds and pages as static files, replacing the output atomically."""
+    if ping and not settings.hubs:
+        raise ConfigError("--ping needs a WebSub hub: --hub URL, FEEDSVC_HUB or the hub setting")
     require_articles(settings)
     corpus = load_corpus(settings)
     report(corpus)
@@ -82,11 +88,25 @@ def build(settings: Settings, strict: bool) -> None:
         click.echo(f"{len(corpus.problems)} problem(s); nothing written (--strict)", err=True)
         raise SystemExit(1)
     site = render_site(corpus, settings)
+    published = websub.published_etags(settings.out) if ping else {}  # read before the swap
     count = write_site(site, settings.out)
     click.echo(
         f"wrote {count} files to {settings.out}: feed.xml, atom.xml, feed.json, "
         f"{len(corpus.articles)} article pages; {len(corpus.problems)} problem(s)"
     )
+    if ping:
+        notify_hubs(published, site, settings)
+
+
+def notify_hubs(published: dict[str, str], site: Site, settings: Settings) -> None:
+    """Ping the hubs for the feeds that differ from ``published``; wait a bounded time."""
+    changed = websub.changed_feeds(published, websub.site_etags(site), settings)
+    if not changed:
+        click.echo("no feed changed; no WebSub hub notified")
+        return
+    click.echo(f"notifying {len(settings.hubs)} WebSub hub(s) of {', '.join(changed)}")
+    websub.publish_in_background(settings.hubs, changed)
+    websub.wait_pending()  # at most websub.EXIT_WAIT seconds; a failure is logged, not fatal
 
 
 @cli.command()

@@ -36,6 +36,7 @@ class Settings:
     max_age: int = 300
     reload_interval: float = 2.0
     max_file_bytes: int = 4 * 1024 * 1024
+    hubs: tuple[str, ...] = ()  # WebSub hubs, from the ``hub`` setting
 
     @property
     def zone(self) -> ZoneInfo:
@@ -61,6 +62,33 @@ def _base_url(value: object) -> str:
     if parts.query or parts.fragment:
         raise ValueError("must not have a query or fragment")
     return text if text.endswith("/") else text + "/"
+
+
+def _hub_url(value: object) -> str:
+    text = _text(value)
+    # Hub URLs go into HTTP Link headers as <URL>: nothing that could end or split one.
+    if any(c.isspace() or c in '<>"' or not " " < c < "\x7f" for c in text):
+        raise ValueError("must be a plain ASCII URL (percent-encode spaces and other characters)")
+    parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 -- raises ValueError for a port that is out of range
+    except ValueError:
+        raise ValueError("has a bad port number") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http(s) URL such as https://hub.example.org/")
+    if parts.fragment:
+        raise ValueError("must not have a fragment")
+    return text
+
+
+def _hubs(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items: list[object] = [part for part in value.split(",") if part.strip()]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise ValueError("must be a URL or a list of URLs (comma-separated in the environment)")
+    return tuple(dict.fromkeys(_hub_url(item) for item in items))  # once each, in order
 
 
 def _timezone(value: object) -> str:
@@ -141,7 +169,10 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "max_age": _minutes,
     "reload_interval": _non_negative_float,
     "max_file_bytes": _positive_int,
+    "hub": _hubs,
 }
+# Setting names whose Settings field is named differently.
+_FIELDS = {"hub": "hubs"}
 
 
 def _read_toml(path: Path, required: bool) -> dict[str, object]:
@@ -194,7 +225,7 @@ def load_settings(
                 # A typo such as FEEDSVC_BASEURL must not be silently ignored.
                 raise ConfigError(f"unknown setting {key!r} in {origin}")
             try:
-                values[name] = convert(value)
+                values[_FIELDS.get(name, name)] = convert(value)
             except ValueError as exc:
                 raise ConfigError(f"setting {name} from {origin}: {value!r} {exc}") from None
     return dataclasses.replace(Settings(), **values)  # type: ignore[arg-type]

@@ -171,7 +171,9 @@ def _generator(articles: Sequence[Article], settings: Settings, kind: str, page:
     fg.link(href=settings.url(page.path(kind)), rel="self", type=mime)
     # feedgen takes the RSS <channel><link> from the last link set: the home page.
     fg.link(href=settings.base_url, rel="alternate", type="text/html")
-    fg.extras.links = [(rel, settings.url(path)) for rel, path in page.links(kind)]
+    # WebSub hubs (section 4) announce the subscription feed only: archives never change.
+    hubs = [("hub", hub) for hub in settings.hubs] if page.number == 0 else []
+    fg.extras.links = hubs + [(rel, settings.url(path)) for rel, path in page.links(kind)]
     fg.extras.archive = page.number > 0
     fg.generator("feedsvc", version=__version__)
     fg.updated(feed_updated(articles))
@@ -236,6 +238,8 @@ def build_json(articles: Sequence[Article], settings: Settings) -> bytes:
         "description": settings.description,
         "language": settings.language,
         "authors": [{"name": settings.author}],
-        "items": items,
     }
+    if settings.hubs:
+        document["hubs"] = [{"type": "WebSub", "url": hub} for hub in settings.hubs]
+    document["items"] = items
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

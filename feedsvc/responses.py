@@ -86,6 +86,8 @@ def answer(
     ]
     if resource.media_type == HTML:
         headers.append(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+    # Before the 304 check: a conditional poll discovers the hubs too (WebSub section 4).
+    headers += [("Link", value) for value in resource.links]
     if not_modified(etag, resource.last_modified, if_none_match, if_modified_since):
         return Answer(NOT_MODIFIED, headers, b"")
     body = resource.gzip_body if gzipped else resource.body

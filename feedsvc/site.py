@@ -5,9 +5,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from urllib.parse import quote
 
 from feedsvc.articles import Article
 from feedsvc.config import Settings
@@ -45,6 +46,7 @@ class Resource:
     etag: str
     gzip_body: bytes
     gzip_etag: str
+    links: tuple[str, ...] = ()  # HTTP Link header values (RFC 8288), one header each
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,19 @@ def make_resource(
 ARCHIVE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 
+def feed_links(settings: Settings, path: str) -> tuple[str, ...]:
+    """Return the Link header values of a subscription feed: each WebSub hub, then itself.
+
+    WebSub section 4 discovery; URLs percent-encoded so that nothing ends a header.
+    """
+
+    def target(url: str) -> str:
+        return "<" + quote(url, safe="!#$%&'()*+,/:;=?@[]~") + ">"
+
+    hubs = tuple(f'{target(hub)}; rel="hub"' for hub in settings.hubs)
+    return (*hubs, f'{target(settings.url(path))}; rel="self"')
+
+
 def render_feeds(articles: tuple[Article, ...], settings: Settings) -> dict[str, Resource]:
     """Return the subscription feeds (the newest ``item_limit``) and their RFC 5005 archives."""
     chunks = archive_chunks(articles, settings.item_limit)
@@ -110,6 +125,9 @@ def render_feeds(articles: tuple[Article, ...], settings: Settings) -> dict[str,
             build_json(newest, settings), MEDIA_TYPES["json"], updated, policy
         ),
     }
+    if settings.hubs:  # only subscription feeds are WebSub topics; archives never change
+        for path, resource in list(resources.items()):
+            resources[path] = replace(resource, links=feed_links(settings, path))
     for number, chunk in enumerate(chunks, start=1):
         page = FeedPage(number, len(chunks))
         # An archive's entries never change, so caches may keep it for good.

@@ -19,6 +19,7 @@ from feedsvc.errors import FeedsvcError
 from feedsvc.repository import list_article_files, load_corpus
 from feedsvc.responses import Answer, answer, answer_not_found
 from feedsvc.site import Resource, Site, render_site
+from feedsvc.websub import announce_changes
 
 log = logging.getLogger("feedsvc")
 ALIASES = {
@@ -74,7 +75,8 @@ class SiteState:
             log.info(
                 "serving %d articles (%d problems)", len(corpus.articles), len(corpus.problems)
             )
-            self.site, self._signature = site, signature
+            previous, self.site, self._signature = self.site, site, signature
+            announce_changes(previous, site, self.settings)  # in the background, never blocks
             return True
 
     def poll(self, stop: threading.Event) -> None:
