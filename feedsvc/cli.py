@@ -12,11 +12,18 @@ from typing import Any
 import click
 
 from feedsvc import websub
+from feedsvc.checks import (
+    check_built,
+    compare_documents,
+    compare_feeds,
+    present_entry_ids,
+    read_documents,
+)
 from feedsvc.config import Settings, load_settings
 from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError
 from feedsvc.output import write_site
 from feedsvc.repository import Corpus, list_article_files, load_corpus
-from feedsvc.site import Site, render_site
+from feedsvc.site import Site, file_path, render_site
 
 
 class _Group(click.Group):
@@ -109,16 +116,69 @@ def notify_hubs(published: dict[str, str], site: Site, settings: Settings) -> No
     websub.wait_pending()  # at most websub.EXIT_WAIT seconds; a failure is logged, not fatal
 
 
-@cli.command()
-@settings_options
-def check(settings: Settings) -> None:
-    """Parse and render every article; print problems and exit 1 if there are any."""
+def articles_present(settings: Settings) -> set[str] | None:
+    """Return the feed entry ids of the article files there are; None without any."""
+    try:
+        files = list_article_files(settings.articles)
+    except ArticlesDirError:
+        return None
+    return present_entry_ids(path.name for path in files) if files else None
+
+
+def compare_with_published(settings: Settings, built: Path | None, against: Path) -> list[str]:
+    """Compare the feeds of ``built`` (else of the articles, rendered now) with ``against``.
+
+    Rendering from the articles reports their problems too, and names feeds by site path.
+    """
+    if built is not None:
+        return compare_feeds(built, against, articles_present(settings))
     require_articles(settings)
     corpus = load_corpus(settings)
-    render_site(corpus, settings)
-    report(corpus)
-    click.echo(f"{len(corpus.articles)} article(s) ok, {len(corpus.problems)} problem(s)")
-    if corpus.problems:
+    site = render_site(corpus, settings)
+    current = {file_path(path): resource.body for path, resource in site.resources.items()}
+    previous, problems = read_documents(against)
+    pairs = compare_documents(current, previous, articles_present(settings))
+    return [str(p) for p in corpus.problems] + problems + [f"{n}: {r}" for n, r in pairs]
+
+
+@cli.command()
+@settings_options
+@click.option(
+    "--built",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="Check this output of feedsvc build, offline; the articles are not read.",
+)
+@click.option(
+    "--against",
+    type=click.Path(path_type=Path, exists=True),
+    help="Compare the new feeds with these published ones (a folder, or a feed file).",
+)
+def check(settings: Settings, built: Path | None, against: Path | None) -> None:
+    """Check the articles, built output (--built) or the change from published feeds (--against).
+
+    Prints each problem as `path: reason` on standard error and exits 1 if there is any.
+    """
+    if built is None and against is None:
+        require_articles(settings)
+        corpus = load_corpus(settings)
+        render_site(corpus, settings)
+        report(corpus)
+        click.echo(f"{len(corpus.articles)} article(s) ok, {len(corpus.problems)} problem(s)")
+        if corpus.problems:
+            raise SystemExit(1)
+        return
+    problems: list[str] = []
+    done: list[str] = []
+    if built is not None:
+        problems += check_built(built, settings)
+        done.append(f"checked {built}")
+    if against is not None:
+        problems += compare_with_published(settings, built, against)
+        done.append(f"compared with {against}")
+    for problem in problems:
+        click.echo(problem, err=True)
+    click.echo(f"{', '.join(done)}: {len(problems)} problem(s)")
+    if problems:
         raise SystemExit(1)
 
 

@@ -1,0 +1,577 @@
+"""Checks of published feeds: the built output alone, and the new feeds against the old ones.
+
+The core is pure: ``read_feed`` and ``compare_documents`` take bytes. ``check_built`` and
+``compare_feeds`` only add reading files. Problems are ``path: reason`` lines. Nothing here
+touches the network: lxml is told not to fetch or expand anything a document refers to.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from feedsvc.articles import parse_file_name
+from feedsvc.config import Settings
+from feedsvc.feeds import ARTICLE_NAMESPACE, FEED_PATHS
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")
+KIND_NAMES = {"rss": "an RSS 2.0 feed", "atom": "an Atom feed", "json": "a JSON Feed"}
+SELF_LINKS = {"rss": '<atom:link rel="self">', "atom": '<link rel="self">', "json": "feed_url"}
+DOCUMENT_SUFFIXES = (".xml", ".json")
+# RFC 3339 section 5.6, with the upper-case T and Z that RFC 4287 section 3.3 requires.
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})"
+)
+_IRI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# lxml has no type information: its elements are Any, and stay inside this module.
+Element = Any
+
+
+class NotWellFormed(ValueError):
+    """A document that is not well-formed XML or valid UTF-8 JSON; ``reason`` says where."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What comparing feeds needs of an entry (an RSS item): position from 1, id, link, dates."""
+
+    position: int
+    id: str | None
+    link: str | None
+    published: datetime | None
+    updated: datetime | None
+
+    @property
+    def name(self) -> str:
+        """The id, else the link, else the position: how a reader would tell the entry apart."""
+        return self.id or self.link or f"#{self.position}"
+
+    @property
+    def date(self) -> datetime | None:
+        """The date feeds are ordered by: published, else updated."""
+        return self.published or self.updated
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A feed document read by ``read_feed``: its kind, self link, entries and problems."""
+
+    kind: str
+    self_link: str | None
+    entries: tuple[Entry, ...]
+    problems: tuple[str, ...]
+
+
+def is_absolute_url(value: str) -> bool:
+    """Tell whether ``value`` is an absolute http(s) URL with a host and no white space."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and value.split() == [value]
+
+
+def parse_rfc822(value: str) -> datetime:
+    """Parse an RFC 822 date (RSS 2.0) that names its zone; raise ValueError saying why not."""
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(
+            "is not an RFC 822 date such as 'Tue, 31 Oct 2023 00:00:00 +0000'"
+        ) from None
+    if moment.tzinfo is None:  # no zone, or -0000, which RFC 2822 says means "unknown"
+        raise ValueError("has no time zone; RFC 822 dates need one, e.g. +0000")
+    day, comma, _ = value.strip().partition(",")
+    if comma and day.strip() != _DAYS[moment.weekday()]:
+        raise ValueError(f"says {day.strip()} but that day is a {_DAYS[moment.weekday()]}")
+    return moment
+
+
+def parse_rfc3339(value: str) -> datetime:
+    """Parse an RFC 3339 date-time (Atom, JSON Feed); raise ValueError saying why not."""
+    if not _RFC3339.fullmatch(value):
+        raise ValueError("is not an RFC 3339 date-time such as 2023-10-31T00:00:00Z")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("is not a real date and time") from None
+
+
+class _Findings:
+    """Collects the problems of one document while it is read."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def add(self, reason: str) -> None:
+        self.problems.append(reason)
+
+    def url(self, value: str | None, where: str) -> None:
+        if value is not None and not is_absolute_url(value):
+            self.add(f"{where} {value!r} is not an absolute http(s) URL")
+
+    def iri(self, value: str | None, where: str) -> None:
+        if value and not _IRI_SCHEME.fullmatch(value):
+            self.add(f"{where} {value!r} is not an absolute IRI such as urn:uuid:...")
+
+    def date(self, value: str | None, where: str, rfc822: bool) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            return parse_rfc822(value) if rfc822 else parse_rfc3339(value)
+        except ValueError as exc:
+            self.add(f"{where} {value!r} {exc}")
+            return None
+
+    def feed(self, kind: str, self_link: str | None, entries: list[Entry]) -> Feed:
+        noun = "entry" if kind == "atom" else "item"
+        first: dict[str, int] = {}
+        for entry in entries:
+            if entry.id is None:
+                continue
+            if entry.id in first:
+                self.add(
+                    f"{noun} {entry.position} repeats the id {entry.id} of {noun} {first[entry.id]}"
+                )
+            first.setdefault(entry.id, entry.position)
+        return Feed(kind, self_link, tuple(entries), tuple(self.problems))
+
+
+def _parse_xml(data: bytes) -> Element:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        return etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise NotWellFormed(f"not well-formed XML: {exc}") from None
+
+
+def _text(parent: Element, tag: str) -> str | None:
+    child = parent.find(tag)
+    return None if child is None else "".join(str(t) for t in child.itertext()).strip()
+
+
+def _where(noun: str, position: int, ident: str | None) -> str:
+    return f"{noun} {position}" + (f" ({ident})" if ident else "")
+
+
+def _atom_links(parent: Element, where: str, found: _Findings) -> str | None:
+    """Check every atom:link of ``parent``; return the href of its self link."""
+    selves = []
+    for link in parent.findall(ATOM + "link"):
+        href, rel = link.get("href"), link.get("rel", "alternate")
+        if href is None:
+            found.add(f'{where} has a <link rel="{rel}"> without href')
+            continue
+        found.url(str(href), f'{where} <link rel="{rel}">')
+        if rel == "self":
+            selves.append(str(href))
+    if len(selves) > 1:
+        found.add(f"{where} has {len(selves)} self links; one is expected")
+    return selves[0] if selves else None
+
+
+def _read_rss(rss: Element) -> Feed:
+    found = _Findings()
+    if rss.get("version") != "2.0":
+        found.add(f"<rss> version is {rss.get('version')!r}, not '2.0'")
+    channels = rss.findall("channel")
+    if len(channels) != 1:
+        found.add(f"<rss> needs exactly one <channel>, has {len(channels)}")
+        if not channels:
+            return found.feed("rss", None, [])
+    channel = channels[0]
+    for tag in ("title", "link", "description"):
+        if channel.find(tag) is None:
+            found.add(f"<channel> has no <{tag}>, which RSS 2.0 requires")
+    if _text(channel, "title") == "":
+        found.add("<channel><title> is empty")
+    found.url(_text(channel, "link"), "<channel><link>")
+    found.url(_text(channel, "docs"), "<channel><docs>")
+    for tag in ("url", "link"):
+        found.url(_text(channel, f"image/{tag}"), f"<image><{tag}>")
+    for tag in ("pubDate", "lastBuildDate"):
+        found.date(_text(channel, tag), f"<channel><{tag}>", rfc822=True)
+    self_link = _atom_links(channel, "<channel>", found)
+    entries = [_read_item(item, n, found) for n, item in enumerate(channel.findall("item"), 1)]
+    return found.feed("rss", self_link, entries)
+
+
+def _read_item(item: Element, position: int, found: _Findings) -> Entry:
+    guid_element = item.find("guid")
+    guid = _text(item, "guid") or None
+    where = _where("item", position, guid)
+    if not _text(item, "title") and not _text(item, "description"):
+        found.add(f"{where} has neither <title> nor <description>; RSS 2.0 requires one")
+    if guid is None:
+        # Not required by RSS 2.0, but without it readers key on the link or title,
+        # and an edit of either shows the item again as new.
+        found.add(f"{where} has no <guid>")
+    elif guid_element.get("isPermaLink", "true") != "false":
+        found.url(guid, f'{where} <guid isPermaLink="true">')
+    link = _text(item, "link")
+    found.url(link, f"{where} <link>")
+    found.url(_text(item, "comments"), f"{where} <comments>")
+    for tag in ("enclosure", "source"):
+        element = item.find(tag)
+        if element is not None:
+            found.url(str(element.get("url", "")), f"{where} <{tag}> url")
+    published = found.date(_text(item, "pubDate"), f"{where} <pubDate>", rfc822=True)
+    return Entry(position, guid, link, published, None)
+
+
+def _one(parent: Element, tag: str, where: str, found: _Findings) -> str | None:
+    count = len(parent.findall(ATOM + tag))
+    if count != 1:
+        found.add(f"{where} needs exactly one <{tag}>, has {count} (RFC 4287)")
+    return _text(parent, ATOM + tag)
+
+
+def _authors(parent: Element, where: str, found: _Findings) -> bool:
+    authors = parent.findall(ATOM + "author")
+    for author in authors:
+        if not _text(author, ATOM + "name"):
+            found.add(f"{where} has an <author> without <name> (RFC 4287 3.2)")
+        found.url(_text(author, ATOM + "uri"), f"{where} <author><uri>")
+    return bool(authors)
+
+
+def _read_atom(feed: Element) -> Feed:
+    found = _Findings()
+    found.iri(_one(feed, "id", "<feed>", found), "<feed><id>")
+    _one(feed, "title", "<feed>", found)
+    found.date(_one(feed, "updated", "<feed>", found), "<feed><updated>", rfc822=False)
+    feed_author = _authors(feed, "<feed>", found)
+    for tag in ("icon", "logo"):
+        found.url(_text(feed, ATOM + tag), f"<feed><{tag}>")
+    self_link = _atom_links(feed, "<feed>", found)
+    entries = []
+    for position, entry in enumerate(feed.findall(ATOM + "entry"), 1):
+        ident = _text(entry, ATOM + "id") or None
+        where = _where("entry", position, ident)
+        _one(entry, "id", where, found)
+        found.iri(ident, f"{where} <id>")
+        _one(entry, "title", where, found)
+        updated = found.date(_one(entry, "updated", where, found), f"{where} <updated>", False)
+        published = found.date(_text(entry, ATOM + "published"), f"{where} <published>", False)
+        if not _authors(entry, where, found) and not feed_author:
+            found.add(f"{where} has no <author>, and neither has the feed (RFC 4287 4.1.1)")
+        _atom_links(entry, where, found)
+        alternates = [
+            str(link.get("href"))
+            for link in entry.findall(ATOM + "link")
+            if link.get("rel", "alternate") == "alternate" and link.get("href") is not None
+        ]
+        content = entry.find(ATOM + "content")
+        if content is None and not alternates:
+            found.add(f'{where} has neither <content> nor <link rel="alternate"> (RFC 4287 4.1.1)')
+        elif content is not None and content.get("src") is not None:
+            found.url(str(content.get("src")), f"{where} <content src>")
+        link = alternates[0] if alternates else None
+        entries.append(Entry(position, ident, link, published, updated))
+    return found.feed("atom", self_link, entries)
+
+
+def _string(mapping: Mapping[str, object], key: str, where: str, found: _Findings) -> str | None:
+    value = mapping.get(key)
+    if value is not None and not isinstance(value, str):
+        found.add(f"{where} is not a string")
+        return None
+    return value
+
+
+def _objects(value: object, where: str, found: _Findings) -> list[dict[str, object]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        found.add(f"{where} is not a list of objects")
+        return []
+    return value
+
+
+def _urls(mapping: Mapping[str, object], keys: Iterable[str], where: str, found: _Findings) -> None:
+    for key in keys:
+        found.url(_string(mapping, key, f"{where}{key}", found), f"{where}{key}")
+
+
+def _read_json(document: dict[str, object]) -> Feed:
+    found = _Findings()
+    if document.get("version") not in JSON_FEED_VERSIONS:
+        found.add(f"version {document.get('version')!r} is not {JSON_FEED_VERSIONS[-1]}")
+    title = _string(document, "title", "title", found)
+    if not title or not title.strip():
+        found.add("has no title, which JSON Feed requires")
+    _urls(document, ("home_page_url", "feed_url", "icon", "favicon", "next_url"), "", found)
+    for n, author in enumerate(_objects(document.get("authors"), "authors", found), 1):
+        _urls(author, ("url", "avatar"), f"authors[{n}].", found)
+    for n, hub in enumerate(_objects(document.get("hubs"), "hubs", found), 1):
+        _urls(hub, ("url",), f"hubs[{n}].", found)
+    items = document.get("items")
+    if not isinstance(items, list):
+        found.add("has no items list, which JSON Feed requires")
+        items = []
+    entries = []
+    for position, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            found.add(f"item {position} is not an object")
+            continue
+        ident = item.get("id") if isinstance(item.get("id"), str) else None
+        where = _where("item", position, ident)
+        if not ident:
+            found.add(f"{where} has no id string, which JSON Feed 1.1 requires")
+        if not any(isinstance(item.get(key), str) for key in ("content_html", "content_text")):
+            found.add(f"{where} has neither content_html nor content_text")
+        _urls(item, ("url", "external_url", "image", "banner_image"), f"{where} ", found)
+        for n, attachment in enumerate(_objects(item.get("attachments"), where, found), 1):
+            _urls(attachment, ("url",), f"{where} attachments[{n}].", found)
+        dates = [
+            found.date(_string(item, key, f"{where} {key}", found), f"{where} {key}", False)
+            for key in ("date_published", "date_modified")
+        ]
+        link = item.get("url") if isinstance(item.get("url"), str) else None
+        entries.append(Entry(position, ident or None, link, dates[0], dates[1]))
+    feed_url = document.get("feed_url")
+    return found.feed("json", feed_url if isinstance(feed_url, str) else None, entries)
+
+
+def read_feed(data: bytes, name: str) -> Feed | None:
+    """Read one feed document; ``name`` ending in ``.json`` means JSON, anything else XML.
+
+    Returns the Feed with the problems found in it, or None when the document is
+    well-formed but not RSS, Atom or JSON Feed (a sitemap, say). Raises NotWellFormed.
+    """
+    if name.endswith(".json"):
+        try:
+            document: object = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise NotWellFormed(f"not valid UTF-8 JSON: {exc}") from None
+        if not isinstance(document, dict) or not str(document.get("version", "")).startswith(
+            "https://jsonfeed.org/version/"
+        ):
+            return None
+        return _read_json(document)
+    root = _parse_xml(data)
+    if root.tag == "rss":
+        return _read_rss(root)
+    if root.tag == ATOM + "feed":
+        return _read_atom(root)
+    return None
+
+
+def check_document(name: str, data: bytes, self_url: str) -> list[str]:
+    """Return the problems of the document published at site path ``name`` (no ``path:``).
+
+    ``feed.xml``, ``atom.xml`` and ``feed.json`` must be RSS, Atom and JSON Feed; other
+    documents are checked when they are feeds. A feed's self link must be ``self_url``.
+    """
+    expected = {path: kind for kind, path in FEED_PATHS.items()}.get(name)
+    try:
+        feed = read_feed(data, name)
+    except NotWellFormed as exc:
+        return [exc.reason]
+    if feed is None:
+        return [f"is not {KIND_NAMES[expected]}"] if expected else []
+    reasons = list(feed.problems)
+    if expected and feed.kind != expected:
+        reasons.insert(0, f"is {KIND_NAMES[feed.kind]}, not {KIND_NAMES[expected]}")
+    if feed.self_link is None:
+        reasons.append(f"has no self link ({SELF_LINKS[feed.kind]})")
+    elif feed.self_link != self_url:
+        reasons.append(f"self link {feed.self_link} is not {self_url} (base_url + path)")
+    return reasons
+
+
+def read_documents(path: Path) -> tuple[dict[str, bytes], list[str]]:
+    """Read the feed-like documents (``*.xml``, ``*.json``) of a folder, or one file.
+
+    Returns them by path relative to the folder (a file: its name), and the
+    ``path: reason`` lines of those that cannot be read. Hidden files are left out.
+    """
+    if path.is_dir():
+        files = sorted(
+            p
+            for p in path.rglob("*")
+            if p.suffix in DOCUMENT_SUFFIXES
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        names = [p.relative_to(path).as_posix() for p in files]
+    else:
+        files, names = [path], [path.name]
+    documents, problems = {}, []
+    for name, file in zip(names, files, strict=True):
+        try:
+            documents[name] = file.read_bytes()
+        except OSError as exc:
+            problems.append(f"{file}: cannot read: {exc.strerror}")
+    return documents, problems
+
+
+def check_built(folder: Path, settings: Settings) -> list[str]:
+    """Check the output of ``feedsvc build`` in ``folder`` without network access.
+
+    Every ``*.xml`` and ``*.json`` feed is checked: well-formed, the elements RSS 2.0,
+    RFC 4287 and JSON Feed 1.1 require, RFC 822 / RFC 3339 dates with zones, absolute
+    http(s) URLs, unique ids, and a self link equal to ``settings.base_url`` + its path.
+    Returns the problems as ``path: reason`` lines, path being the file.
+    """
+    if not folder.is_dir():
+        return [f"{folder}: not a folder of built output"]
+    documents, problems = read_documents(folder)
+    for name in sorted(set(FEED_PATHS.values()) - documents.keys()):
+        problems.append(f"{folder / name}: missing; feedsvc build writes it")
+    for name, data in documents.items():
+        problems += [
+            f"{folder / name}: {reason}"
+            for reason in check_document(name, data, settings.url(name))
+        ]
+    return problems
+
+
+def present_entry_ids(file_names: Iterable[str]) -> set[str]:
+    """Return the feed entry ids of the article files named ``file_names``, parsed or not.
+
+    The same ids as ``feeds.entry_id``, computed from the file name alone, so that an
+    article whose file exists but no longer parses still counts as present.
+    """
+    return {
+        f"urn:uuid:{uuid.uuid5(ARTICLE_NAMESPACE, parse_file_name(name).id)}" for name in file_names
+    }
+
+
+def _vanished(entry: Entry, oldest: datetime | None, present: set[str] | None) -> bool:
+    """Tell whether an entry missing from the new feed should still be in it.
+
+    Its article's file was removed: no. Otherwise the feed holds the newest entries, so
+    an entry drops out only for a newer one: it should still be there when it is not
+    older than the oldest entry of the new feed, or when that feed is empty. An entry
+    with no date cannot be placed, so it counts as vanished too.
+    """
+    if present is not None and entry.id is not None and entry.id not in present:
+        return False
+    return oldest is None or entry.date is None or entry.date >= oldest
+
+
+def _moved_back(before: Entry, now: Entry) -> list[str]:
+    reasons = []
+    for field, old, new in (
+        ("published", before.published, now.published),
+        ("updated", before.updated, now.updated),
+    ):
+        if old is not None and new is not None and new < old:
+            reasons.append(
+                f"entry {before.name}: {field} moved backwards from {old.isoformat()} "
+                f"to {new.isoformat()}"
+            )
+    return reasons
+
+
+def compare_entries(
+    old: Iterable[Entry], new: Iterable[Entry], articles_present: set[str] | None
+) -> list[str]:
+    """Return what readers would take wrongly in the change from ``old`` to ``new`` entries.
+
+    Reported: an id changed for the same link, a link changed for the same id (both
+    make readers show the entry again as new), an entry that vanished although its
+    article exists (see ``_vanished``), a published or updated date that moved backwards.
+    ``articles_present`` holds the entry ids of existing articles; None: unknown.
+    """
+    new = list(new)
+    by_id: dict[str, Entry] = {}
+    by_link: dict[str, Entry] = {}
+    for entry in reversed(new):  # the first of duplicates wins
+        if entry.id is not None:
+            by_id[entry.id] = entry
+        if entry.link is not None:
+            by_link[entry.link] = entry
+    oldest = min((e.date for e in new if e.date is not None), default=None)
+    reasons = []
+    for before in old:
+        same_link = by_link.get(before.link) if before.link else None
+        same_id = by_id.get(before.id) if before.id else None
+        if same_link is not None and same_link.id != before.id:
+            reasons.append(
+                f"entry {before.link} changed its id from {before.id or '(none)'} to "
+                f"{same_link.id or '(none)'}: readers will show it again as new"
+            )
+        if same_id is not None:
+            if before.link and same_id.link != before.link:
+                reasons.append(
+                    f"entry {before.id} changed its link from {before.link} to "
+                    f"{same_id.link or '(none)'}: readers that key on links will show it again"
+                )
+            reasons += _moved_back(before, same_id)
+        elif same_link is None and _vanished(before, oldest, articles_present):
+            reasons.append(
+                f"entry {before.name} vanished although its article still exists and it is "
+                "not older than the oldest entry of the new feed"
+            )
+    return reasons
+
+
+def compare_documents(
+    current: Mapping[str, bytes], previous: Mapping[str, bytes], articles_present: set[str] | None
+) -> list[tuple[str, str]]:
+    """Compare each previous feed with the current one of the same name.
+
+    Returns ``(name, reason)`` pairs: see ``compare_entries``; also a previous feed
+    missing now, and either side that cannot be read. Documents that are not feeds
+    are skipped.
+    """
+    results: list[tuple[str, str]] = []
+    for name in sorted(previous):
+        try:
+            old = read_feed(previous[name], name)
+        except NotWellFormed as exc:
+            results.append((name, f"the previous {name} cannot be compared: {exc.reason}"))
+            continue
+        if old is None:
+            continue
+        if name not in current:
+            results.append((name, "was published before and is missing now"))
+            continue
+        try:
+            new = read_feed(current[name], name)
+        except NotWellFormed as exc:
+            results.append((name, exc.reason))
+            continue
+        if new is None:
+            results.append((name, f"was {KIND_NAMES[old.kind]} and is not any more"))
+            continue
+        reasons = compare_entries(old.entries, new.entries, articles_present)
+        results += [(name, reason) for reason in reasons]
+    return results
+
+
+def compare_feeds(current: Path, previous: Path, articles_present: set[str] | None) -> list[str]:
+    """Compare the new feeds in ``current`` with those published before in ``previous``.
+
+    Each is a folder (feeds matched by path, e.g. ``feed.xml``, ``archive/1.xml``) or a
+    single feed file (matched by file name; two files are compared with each other).
+    ``articles_present``: entry ids of the articles that exist (``present_entry_ids``),
+    None when unknown. Returns ``path: reason`` lines naming the new feed file.
+    """
+    new, problems = read_documents(current)
+    old, unread = read_documents(previous)
+    problems += unread
+    if current.is_file() and previous.is_file() and previous.name in old:
+        old[current.name] = old.pop(previous.name)  # two files: compared whatever their names
+    for name, reason in compare_documents(new, old, articles_present):
+        path = current if current.is_file() else current / name
+        problems.append(f"{path}: {reason}")
+    return problems
