@@ -9,6 +9,7 @@ topic makes every retry and every log line about exactly one feed.
 
 from __future__ import annotations
 
+import enum
 import http.client
 import logging
 import threading
@@ -113,9 +114,15 @@ def _retry_after(value: str | None) -> float:
         return 0.0  # an HTTP date: the exponential back-off stands in for it
 
 
-def _notify(hub: str, feed_url: str, timeout: float, retries: int, backoff: float) -> bool:
+class _Outcome(enum.Enum):
+    SENT = "sent"
+    REFUSED = "refused"  # the hub answered, but not with 2xx
+    UNREACHABLE = "unreachable"  # no answer: refused connection, timeout, reset
+
+
+def _notify(hub: str, feed_url: str, timeout: float, retries: int, backoff: float) -> _Outcome:
     """Notify ``hub`` of ``feed_url``, retrying network errors, 5xx and 429; log a failure."""
-    problem, delay, attempt = "", 0.0, 0
+    problem, delay, attempt, outcome = "", 0.0, 0, _Outcome.UNREACHABLE
     while attempt <= max(retries, 0):
         if attempt:
             time.sleep(max(delay, backoff * 2 ** (attempt - 1)))
@@ -124,10 +131,11 @@ def _notify(hub: str, feed_url: str, timeout: float, retries: int, backoff: floa
             status, retry_after = _post(hub, feed_url, timeout)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             problem = f"{type(exc).__name__}: {exc}"  # refused, reset, timed out, bad answer
+            outcome = _Outcome.UNREACHABLE
             continue
         if 200 <= status < 300:
-            return True
-        problem = f"HTTP {status}"
+            return _Outcome.SENT
+        problem, outcome = f"HTTP {status}", _Outcome.REFUSED
         if status != 429 and status < 500:
             break  # the hub refused this request; asking again gets the same answer
         delay = _retry_after(retry_after)
@@ -139,7 +147,7 @@ def _notify(hub: str, feed_url: str, timeout: float, retries: int, backoff: floa
         problem,
         attempt,
     )
-    return False
+    return outcome
 
 
 def publish(
@@ -153,13 +161,25 @@ def publish(
 
     Each request has ``timeout`` seconds; network errors, 5xx and 429 answers are tried
     again up to ``retries`` times after ``backoff``, 2 * ``backoff``, ... seconds.
-    Returns the ``(hub, feed URL)`` pairs that failed, each logged. Never raises.
+    A hub that cannot be reached after all attempts for one feed is not tried for the
+    others: it is down, and trying would only hold up the bounded wait of a build.
+    Returns the ``(hub, feed URL)`` pairs that failed, all logged. Never raises.
     """
     failed = []
     for hub in hubs:
-        for feed_url in feed_urls:
-            if not _notify(hub, feed_url, timeout, retries, backoff):
+        for index, feed_url in enumerate(feed_urls):
+            outcome = _notify(hub, feed_url, timeout, retries, backoff)
+            if outcome is not _Outcome.SENT:
                 failed.append((hub, feed_url))
+            skipped = feed_urls[index + 1 :]
+            if outcome is _Outcome.UNREACHABLE and skipped:
+                failed += [(hub, url) for url in skipped]
+                log.warning(
+                    "WebSub hub %s is unreachable; not notified either that %s changed",
+                    hub,
+                    ", ".join(skipped),
+                )
+                break
     return tuple(failed)
 
 
@@ -221,7 +241,7 @@ def wait_pending(timeout: float | None = None) -> bool:
         if remaining <= 0:
             log.warning(
                 "gave up waiting for %d WebSub hub notification(s) after %g s; "
-                "the hubs will see the change when subscribers next poll",
+                "subscribers of those hubs will see the change when they next poll",
                 len(pending),
                 limit,
             )

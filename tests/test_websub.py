@@ -56,6 +56,7 @@ class Hub:
     url: str = ""
     failures: int = 0  # answer ``failure_status`` to this many requests first
     failure_status: int = 500
+    retry_after: str = ""  # sent with each failure when set
     status: int = 204
     delay: float = 0.0  # seconds to wait before answering (cut short at teardown)
     posts: list[Post] = field(default_factory=list)
@@ -89,6 +90,8 @@ class _HubHandler(BaseHTTPRequestHandler):
         if hub.delay:
             hub.release.wait(hub.delay)
         self.send_response(hub.failure_status if failing else hub.status)
+        if failing and hub.retry_after:
+            self.send_header("Retry-After", hub.retry_after)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -350,6 +353,14 @@ def test_publish_retries_with_exponential_back_off(
     assert failures(caplog) == []
 
 
+def test_publish_honours_retry_after(hub: Hub, caplog: pytest.LogCaptureFixture) -> None:
+    hub.failures, hub.failure_status, hub.retry_after = 1, 429, "1"
+    assert websub.publish([hub.url], [feed_url("feed.xml")], retries=1, backoff=0.01) == ()
+    first, second = hub.posts
+    assert second.at - first.at >= 1
+    assert failures(caplog) == []
+
+
 def test_publish_gives_up_after_the_retries_and_logs(
     hub: Hub, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -377,12 +388,25 @@ def test_a_redirect_is_not_followed(hub: Hub, caplog: pytest.LogCaptureFixture) 
 
 
 def test_a_dead_hub_is_logged_never_raised(dead_hub: str, caplog: pytest.LogCaptureFixture) -> None:
-    url = feed_url("feed.json")
+    urls = [feed_url(name) for name in FEEDS]
     started = time.monotonic()
-    assert websub.publish([dead_hub], [url], retries=2, backoff=0.01) == ((dead_hub, url),)
+    failed = websub.publish([dead_hub], urls, retries=2, backoff=0.01)
+    assert failed == tuple((dead_hub, url) for url in urls)
     assert time.monotonic() - started < 2
-    [line] = failures(caplog)
-    assert dead_hub in line and url in line and "Connection" in line and "3 attempt(s)" in line
+    first, rest = failures(caplog)  # tried for one feed; not hammered for the others
+    assert dead_hub in first and urls[0] in first and "Connection refused" in first
+    assert "3 attempt(s)" in first
+    assert dead_hub in rest and "unreachable" in rest and urls[1] in rest and urls[2] in rest
+
+
+def test_a_hub_that_answers_is_tried_for_every_feed(
+    hub: Hub, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub.status = 404
+    urls = [feed_url(name) for name in FEEDS]
+    assert len(websub.publish([hub.url], urls, retries=2, backoff=0.01)) == len(FEEDS)
+    assert hub.topics() == urls
+    assert len(failures(caplog)) == len(FEEDS)
 
 
 def test_a_slow_hub_times_out(hub: Hub, caplog: pytest.LogCaptureFixture) -> None:
