@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from feedsvc.errors import BuildError
+from feedsvc.hosting import render_hosting_files
 from feedsvc.site import NOT_FOUND_FILE, Site, file_path
 
 MARKER = ".feedsvc-build"
@@ -47,10 +48,19 @@ def _check_target(out: Path) -> None:
 
 
 def write_files(site: Site, folder: Path) -> int:
-    """Write every resource of ``site`` below ``folder``; return the number of files."""
+    """Write every resource of ``site`` below ``folder``; return the number of files.
+
+    Also writes the web server files of ``hosting`` (``_headers``, ``nginx.conf``) and
+    the marker. Raises BuildError when a resource would overwrite one of them.
+    """
     count = 0
     items = [(file_path(path), res.body) for path, res in site.resources.items()]
     items.append((NOT_FOUND_FILE, site.not_found.body))
+    hosting = render_hosting_files(site)
+    clash = hosting.keys() & {relative for relative, _ in items}
+    if clash:
+        raise BuildError(f"{', '.join(sorted(clash))}: a page has the name of a web server file")
+    items += sorted(hosting.items())
     for relative, body in items:
         target = folder / relative
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 import feedsvc.output
 from feedsvc.cli import cli
 from feedsvc.config import Settings
+from feedsvc.hosting import render_hosting_files
 from feedsvc.output import MARKER
 from feedsvc.repository import load_corpus
 from feedsvc.site import NOT_FOUND_FILE, Site, file_path, render_site
@@ -52,6 +53,7 @@ def leftovers(out: Path) -> list[str]:
 def expected_files(site: Site) -> dict[str, bytes]:
     files = {file_path(path): resource.body for path, resource in site.resources.items()}
     files[NOT_FOUND_FILE] = site.not_found.body
+    files.update(render_hosting_files(site))  # _headers and nginx.conf
     return files
 
 
