@@ -94,7 +94,7 @@ def build(settings: Settings, strict: bool, ping: bool) -> None:
     if strict and corpus.problems:
         click.echo(f"{len(corpus.problems)} problem(s); nothing written (--strict)", err=True)
         raise SystemExit(1)
-    site = render_site(corpus, settings)
+    site = render_site(corpus, settings, compress=False)  # static files need no gzip variant
     published = websub.published_etags(settings.out) if ping else {}  # read before the swap
     count = write_site(site, settings.out)
     click.echo(

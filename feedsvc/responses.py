@@ -68,6 +68,13 @@ def not_modified(
     return since is not None and last_modified <= since
 
 
+def _variant(resource: Resource, accept_encoding: str | None) -> tuple[bytes, str, bool]:
+    """Return the body and ETag to send, and whether they are the gzip variant."""
+    if resource.gzip_body is not None and accepts_gzip(accept_encoding):
+        return resource.gzip_body, resource.gzip_etag, True
+    return resource.body, resource.etag, False
+
+
 def answer(
     resource: Resource,
     accept_encoding: str | None,
@@ -75,8 +82,7 @@ def answer(
     if_modified_since: str | None = None,
 ) -> Answer:
     """Return the 200 or 304 answer to a GET of ``resource``."""
-    gzipped = accepts_gzip(accept_encoding)
-    etag = resource.gzip_etag if gzipped else resource.etag
+    body, etag, gzipped = _variant(resource, accept_encoding)
     headers = [
         ("ETag", etag),
         ("Last-Modified", resource.http_last_modified),
@@ -90,7 +96,6 @@ def answer(
     headers += [("Link", value) for value in resource.links]
     if not_modified(etag, resource.last_modified, if_none_match, if_modified_since):
         return Answer(NOT_MODIFIED, headers, b"")
-    body = resource.gzip_body if gzipped else resource.body
     if gzipped:
         headers.append(("Content-Encoding", "gzip"))
     headers += [("Content-Type", resource.media_type), ("Content-Length", str(len(body)))]
@@ -99,8 +104,7 @@ def answer(
 
 def answer_not_found(page: Resource, accept_encoding: str | None) -> Answer:
     """Return the 404 answer: the HTML page, never cached long, no validators."""
-    gzipped = accepts_gzip(accept_encoding)
-    body = page.gzip_body if gzipped else page.body
+    body, _, gzipped = _variant(page, accept_encoding)
     headers = [
         ("Cache-Control", page.cache_control),  # no-cache: a missing article may appear any time
         ("Vary", "Accept-Encoding"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import quote
@@ -44,7 +44,7 @@ class Resource:
     http_last_modified: str
     cache_control: str
     etag: str
-    gzip_body: bytes
+    gzip_body: bytes | None
     gzip_etag: str
     links: tuple[str, ...] = ()  # HTTP Link header values (RFC 8288), one header each
 
@@ -56,6 +56,9 @@ class Site:
     resources: Mapping[str, Resource]
     not_found: Resource
     problems: tuple[Problem, ...]
+    # What each article page and archive was rendered from, so that a rebuild can
+    # keep the resources whose inputs did not change.
+    sources: Mapping[str, object] = field(default_factory=dict)
 
 
 def make_etag(body: bytes) -> str:
@@ -69,13 +72,18 @@ def cache_policy(settings: Settings) -> str:
 
 
 def make_resource(
-    body: bytes, media_type: str, last_modified: datetime, cache_control: str
+    body: bytes,
+    media_type: str,
+    last_modified: datetime,
+    cache_control: str,
+    compress: bool = True,
 ) -> Resource:
-    """Return a Resource with its ETag and its gzip variant computed once.
+    """Return a Resource with its ETag and (with ``compress``) its gzip variant, computed once.
 
     ``last_modified`` is cut to whole seconds, as HTTP dates are.
     The gzip ETag derives from the plain body's hash, not the compressed bytes, so
-    machines whose zlib compresses differently still agree on it.
+    machines whose zlib compresses differently still agree on it. Static files need
+    no gzip variant (the web server compresses), so the build skips the work.
     """
     etag = make_etag(body)
     last_modified = last_modified.replace(microsecond=0)
@@ -86,7 +94,7 @@ def make_resource(
         http_last_modified=format_datetime(last_modified.astimezone(UTC), usegmt=True),
         cache_control=cache_control,
         etag=etag,
-        gzip_body=gzip.compress(body, compresslevel=6, mtime=0),
+        gzip_body=gzip.compress(body, compresslevel=6, mtime=0) if compress else None,
         gzip_etag=etag[:-1] + '-gzip"',
     )
 
@@ -107,8 +115,17 @@ def feed_links(settings: Settings, path: str) -> tuple[str, ...]:
     return (*hubs, f'{target(settings.url(path))}; rel="self"')
 
 
-def render_feeds(articles: tuple[Article, ...], settings: Settings) -> dict[str, Resource]:
-    """Return the subscription feeds (the newest ``item_limit``) and their RFC 5005 archives."""
+def render_feeds(
+    articles: tuple[Article, ...],
+    settings: Settings,
+    compress: bool = True,
+    previous: Site | None = None,
+) -> tuple[dict[str, Resource], dict[str, object]]:
+    """Return the subscription feeds (the newest ``item_limit``) and their RFC 5005 archives.
+
+    Also returns what each archive was rendered from; an archive of ``previous`` whose
+    entries and links are unchanged is kept as it was, not rendered again.
+    """
     chunks = archive_chunks(articles, settings.item_limit)
     newest = articles[: settings.item_limit]
     updated = feed_updated(articles)
@@ -116,43 +133,65 @@ def render_feeds(articles: tuple[Article, ...], settings: Settings) -> dict[str,
     current = FeedPage(0, len(chunks))
     resources = {
         "/" + FEED_PATHS["rss"]: make_resource(
-            build_rss(newest, settings, current), MEDIA_TYPES["rss"], updated, policy
+            build_rss(newest, settings, current), MEDIA_TYPES["rss"], updated, policy, compress
         ),
         "/" + FEED_PATHS["atom"]: make_resource(
-            build_atom(newest, settings, current), MEDIA_TYPES["atom"], updated, policy
+            build_atom(newest, settings, current), MEDIA_TYPES["atom"], updated, policy, compress
         ),
         "/" + FEED_PATHS["json"]: make_resource(
-            build_json(newest, settings), MEDIA_TYPES["json"], updated, policy
+            build_json(newest, settings), MEDIA_TYPES["json"], updated, policy, compress
         ),
     }
     if settings.hubs:  # only subscription feeds are WebSub topics; archives never change
         for path, resource in list(resources.items()):
             resources[path] = replace(resource, links=feed_links(settings, path))
+    sources: dict[str, object] = {}
     for number, chunk in enumerate(chunks, start=1):
         page = FeedPage(number, len(chunks))
         # An archive's entries never change, so caches may keep it for good.
         newest_in_chunk = feed_updated(chunk)
         for kind, build in (("rss", build_rss), ("atom", build_atom)):
-            body = build(chunk, settings, page)
-            resources["/" + page.path(kind)] = make_resource(
-                body, MEDIA_TYPES[kind], newest_in_chunk, ARCHIVE_CACHE_CONTROL
+            path = "/" + page.path(kind)
+            sources[path] = source = (chunk, page.links(kind))
+            kept = _unchanged(previous, path, source)
+            resources[path] = kept or make_resource(
+                build(chunk, settings, page),
+                MEDIA_TYPES[kind],
+                newest_in_chunk,
+                ARCHIVE_CACHE_CONTROL,
+                compress,
             )
-    return resources
+    return resources, sources
 
 
-def render_site(corpus: Corpus, settings: Settings) -> Site:
-    """Render every feed and page of ``corpus``. Pure: reads no file, clock or environment."""
+def _unchanged(previous: Site | None, path: str, source: object) -> Resource | None:
+    if previous is None or previous.sources.get(path) != source:
+        return None
+    return previous.resources.get(path)
+
+
+def render_site(
+    corpus: Corpus, settings: Settings, compress: bool = True, previous: Site | None = None
+) -> Site:
+    """Render every feed and page of ``corpus``. Pure: reads no file, clock or environment.
+
+    ``compress`` adds gzip variants (for serving). ``previous``, a site rendered with the
+    same settings, lends the article pages and archives whose inputs did not change.
+    """
     articles = corpus.articles
     updated = feed_updated(articles)
     policy = cache_policy(settings)
-    resources = render_feeds(articles, settings)
+    resources, sources = render_feeds(articles, settings, compress, previous)
     for path, body in render_index_pages(articles, settings):
-        resources["/" + path] = make_resource(body, HTML, updated, policy)
+        resources["/" + path] = make_resource(body, HTML, updated, policy, compress)
     for article in articles:
-        page = render_article_page(article, settings)
-        resources["/" + article_path(article)] = make_resource(page, HTML, article.updated, policy)
-    not_found = make_resource(render_not_found(settings), HTML, updated, "no-cache")
-    return Site(resources, not_found, corpus.problems)
+        path = "/" + article_path(article)
+        sources[path] = article
+        resources[path] = _unchanged(previous, path, article) or make_resource(
+            render_article_page(article, settings), HTML, article.updated, policy, compress
+        )
+    not_found = make_resource(render_not_found(settings), HTML, updated, "no-cache", compress)
+    return Site(resources, not_found, corpus.problems, sources)
 
 
 def file_path(url_path: str) -> str:

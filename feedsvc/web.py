@@ -66,7 +66,8 @@ class SiteState:
                 if signature == self._signature:
                     return False
                 corpus = load_corpus(self.settings)
-                site = render_site(corpus, self.settings)
+                # Pages and archives of unchanged articles are kept, not rendered again.
+                site = render_site(corpus, self.settings, previous=self.site)
             except (FeedsvcError, OSError) as exc:
                 log.error("rebuild failed, still serving the last good site: %s", exc)
                 return False
