@@ -58,6 +58,9 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None
                 "limit_request_fields": 100,
                 "limit_request_field_size": 8190,
             }
+            if "control_socket_disable" in self.cfg.settings:
+                # gunicorn 27 shares one control socket path between all instances on a host.
+                options["control_socket_disable"] = True
             for key, value in options.items():
                 self.cfg.set(key, value)
 
