@@ -134,7 +134,7 @@ def compare_with_published(settings: Settings, built: Path | None, against: Path
         return compare_feeds(built, against, articles_present(settings))
     require_articles(settings)
     corpus = load_corpus(settings)
-    site = render_site(corpus, settings)
+    site = render_site(corpus, settings, compress=False)
     current = {file_path(path): resource.body for path, resource in site.resources.items()}
     previous, problems = read_documents(against)
     pairs = compare_documents(current, previous, articles_present(settings))
