@@ -467,6 +467,18 @@ def _vanished(entry: Entry, oldest: datetime | None, present: set[str] | None) -
     return oldest is None or entry.date is None or entry.date >= oldest
 
 
+def _vanished_reason(entry: Entry, articles_known: bool) -> str:
+    if articles_known:
+        return (
+            f"entry {entry.name} vanished although its article still exists and it is "
+            "not older than the oldest entry of the new feed"
+        )
+    return (
+        f"entry {entry.name} vanished and it is not older than the oldest entry of the new "
+        "feed (no articles were read to tell whether it was deleted on purpose)"
+    )
+
+
 def _moved_back(before: Entry, now: Entry) -> list[str]:
     reasons = []
     for field, old, new in (
@@ -491,15 +503,15 @@ def compare_entries(
     article exists (see ``_vanished``), a published or updated date that moved backwards.
     ``articles_present`` holds the entry ids of existing articles; None: unknown.
     """
-    new = list(new)
+    entries = list(new)
     by_id: dict[str, Entry] = {}
     by_link: dict[str, Entry] = {}
-    for entry in reversed(new):  # the first of duplicates wins
+    for entry in reversed(entries):  # the first of duplicates wins
         if entry.id is not None:
             by_id[entry.id] = entry
         if entry.link is not None:
             by_link[entry.link] = entry
-    oldest = min((e.date for e in new if e.date is not None), default=None)
+    oldest = min((e.date for e in entries if e.date is not None), default=None)
     reasons = []
     for before in old:
         same_link = by_link.get(before.link) if before.link else None
@@ -517,10 +529,7 @@ def compare_entries(
                 )
             reasons += _moved_back(before, same_id)
         elif same_link is None and _vanished(before, oldest, articles_present):
-            reasons.append(
-                f"entry {before.name} vanished although its article still exists and it is "
-                "not older than the oldest entry of the new feed"
-            )
+            reasons.append(_vanished_reason(before, articles_present is not None))
     return reasons
 
 
@@ -561,7 +570,7 @@ def compare_documents(
 def compare_feeds(current: Path, previous: Path, articles_present: set[str] | None) -> list[str]:
     """Compare the new feeds in ``current`` with those published before in ``previous``.
 
-    Each is a folder (feeds matched by path, e.g. ``feed.xml``, ``archive/1.xml``) or a
+    Each is a folder (feeds matched by path: ``feed.xml``, ``archive/1/atom.xml``) or a
     single feed file (matched by file name; two files are compared with each other).
     ``articles_present``: entry ids of the articles that exist (``present_entry_ids``),
     None when unknown. Returns ``path: reason`` lines naming the new feed file.
