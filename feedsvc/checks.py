@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +21,7 @@ from lxml import etree
 
 from feedsvc.articles import parse_file_name
 from feedsvc.config import Settings
-from feedsvc.feeds import ARTICLE_NAMESPACE, FEED_PATHS
+from feedsvc.feeds import FEED_PATHS, entry_id_of
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")
@@ -449,9 +448,7 @@ def present_entry_ids(file_names: Iterable[str]) -> set[str]:
     The same ids as ``feeds.entry_id``, computed from the file name alone, so that an
     article whose file exists but no longer parses still counts as present.
     """
-    return {
-        f"urn:uuid:{uuid.uuid5(ARTICLE_NAMESPACE, parse_file_name(name).id)}" for name in file_names
-    }
+    return {entry_id_of(parse_file_name(name).id) for name in file_names}
 
 
 def _vanished(entry: Entry, oldest: datetime | None, present: set[str] | None) -> bool:

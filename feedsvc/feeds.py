@@ -40,7 +40,12 @@ _FEEDGEN_LOCK = threading.Lock()
 
 def entry_id(article: Article) -> str:
     """Return the id an article has in every feed, forever."""
-    return f"urn:uuid:{uuid.uuid5(ARTICLE_NAMESPACE, article.id)}"
+    return entry_id_of(article.id)
+
+
+def entry_id_of(article_id: str) -> str:
+    """Return the feed entry id of the article with file-name id ``article_id``."""
+    return f"urn:uuid:{uuid.uuid5(ARTICLE_NAMESPACE, article_id)}"
 
 
 def article_path(article: Article) -> str:

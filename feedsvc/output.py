@@ -56,6 +56,13 @@ def write_files(site: Site, folder: Path) -> int:
     count = 0
     items = [(file_path(path), res.body) for path, res in site.resources.items()]
     items.append((NOT_FOUND_FILE, site.not_found.body))
+    # Each file's mtime is its resource's Last-Modified: a web server serving the folder
+    # then sends the Last-Modified feedsvc serve sends, and an ETag (nginx: mtime and
+    # size) that stays the same from build to build and machine to machine.
+    stamps = {
+        file_path(path): res.last_modified.timestamp() for path, res in site.resources.items()
+    }
+    stamps[NOT_FOUND_FILE] = site.not_found.last_modified.timestamp()
     hosting = render_hosting_files(site)
     clash = hosting.keys() & {relative for relative, _ in items}
     if clash:
@@ -65,6 +72,8 @@ def write_files(site: Site, folder: Path) -> int:
         target = folder / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(body)
+        if relative in stamps:
+            os.utime(target, (stamps[relative], stamps[relative]))
         count += 1
     (folder / MARKER).write_bytes(b"")
     return count

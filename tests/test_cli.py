@@ -517,3 +517,18 @@ def test_build_into_the_articles_folder_is_refused(runner: CliRunner, articles_d
     result = build(runner, articles_dir, articles_dir)
     assert result.exit_code == 1
     assert {p.name: p.read_bytes() for p in articles_dir.iterdir()} == before
+
+
+def test_file_mtimes_are_the_last_modified_of_each_resource(
+    runner: CliRunner, articles_dir: Path, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "one", tmp_path / "two"
+    assert build(runner, articles_dir, first).exit_code == 0
+    os.utime(articles_dir / "003_7ae450fa8aea6a04.txt", (1, 1))  # mtimes of inputs do not leak
+    assert build(runner, articles_dir, second).exit_code == 0
+    settings = Settings(articles=articles_dir, base_url=BASE_URL)
+    site = render_site(load_corpus(settings), settings)
+    for path, resource in site.resources.items():
+        for out in (first, second):
+            stamp = (out / file_path(path)).stat().st_mtime
+            assert stamp == resource.last_modified.timestamp(), path
