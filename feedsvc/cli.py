@@ -12,13 +12,8 @@ from typing import Any
 import click
 
 from feedsvc import websub
-from feedsvc.checks import (
-    check_built,
-    compare_documents,
-    compare_feeds,
-    present_entry_ids,
-    read_documents,
-)
+from feedsvc.checks import check_built, read_documents
+from feedsvc.comparison import compare_documents, compare_feeds, present_entry_ids
 from feedsvc.config import Settings, load_settings
 from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError
 from feedsvc.output import write_site

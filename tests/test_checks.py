@@ -16,17 +16,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 import feedsvc.feeds
-from feedsvc.checks import (
-    Entry,
-    check_built,
-    compare_entries,
-    compare_feeds,
-    is_absolute_url,
-    parse_rfc822,
-    parse_rfc3339,
-    present_entry_ids,
-)
+from feedsvc.checks import Entry, check_built, is_absolute_url, parse_rfc822, parse_rfc3339
 from feedsvc.cli import cli
+from feedsvc.comparison import compare_entries, compare_feeds, present_entry_ids
 from feedsvc.config import Settings
 from feedsvc.feeds import entry_id
 from feedsvc.output import write_site
