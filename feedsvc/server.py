@@ -35,6 +35,8 @@ def run_granian(settings: Settings, host: str, port: int, workers: int) -> None:
         # a client that sends its head slowly is cut off after 10 s.
         http1_settings=HTTP1Settings(max_buffer_size=16384, header_read_timeout=10_000),
         respawn_failed_workers=True,
+        # A worker that does not stop within 10 s of shutdown is killed, never orphaned.
+        workers_kill_timeout=10,
     )
     # Each worker process builds its own app from these settings (a picklable loader).
     server.serve(target_loader=functools.partial(create_app, settings), wrap_loader=False)

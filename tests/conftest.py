@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +113,22 @@ def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict
         return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
 
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process started with ``start_new_session`` and every child it forked."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    except ProcessLookupError:
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # a worker that outlived its master
+    except ProcessLookupError:
+        pass
+
+
 @dataclass
 class LiveServer:
     """A ``feedsvc serve`` process (gunicorn) on 127.0.0.1."""
@@ -121,22 +139,32 @@ class LiveServer:
     log: Path
 
 
-@pytest.fixture(params=["granian", "gunicorn"])
-def live_server(
-    articles_dir: Path, tmp_path: Path, request: pytest.FixtureRequest
+@contextmanager
+def running_server(
+    articles: Path,
+    log: Path,
+    *,
+    base_url: str | None = None,
+    server: str = "granian",
+    workers: int = 2,
+    env: dict[str, str] | None = None,
 ) -> Iterator[LiveServer]:
-    """Run ``feedsvc serve`` with each production server on a free port of 127.0.0.1."""
+    """Run ``feedsvc serve`` on a free port of 127.0.0.1 until the block ends.
+
+    Waits until every worker has rendered its site (each answers 503 until then); the
+    server and all its workers are stopped at the end, whatever happens.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
-    env.update(FEEDSVC_RELOAD_INTERVAL="0.2", FEEDSVC_TITLE="Example News")
-    log = tmp_path / "server.log"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    environment.update({"FEEDSVC_RELOAD_INTERVAL": "0.2", **(env or {})})
     command = [sys.executable, "-m", "feedsvc", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--articles", str(articles_dir), "--base-url", url, "--workers", "2",
-               "--server", request.param]  # fmt: skip
+               "--articles", str(articles), "--base-url", base_url or url,
+               "--workers", str(workers), "--server", server]  # fmt: skip
     with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
-    server = LiveServer(url, articles_dir, process, log)
+        process = subprocess.Popen(
+            command, stdout=sink, stderr=subprocess.STDOUT, env=environment, start_new_session=True
+        )
     try:
 
         def ready() -> bool:
@@ -148,16 +176,21 @@ def live_server(
                 return False
 
         wait_until(ready, 30, "the server to answer /healthz")
-        # Each worker renders its own site and answers 503 until then: wait for both.
-        wait_until(lambda: log.read_text().count("serving ") >= 2, 30, "both workers' sites")
-        yield server
+        wait_until(lambda: log.read_text().count("serving ") >= workers, 30, "every worker's site")
+        yield LiveServer(url, articles, process, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process_group(process)
+
+
+@pytest.fixture(params=["granian", "gunicorn"])
+def live_server(
+    articles_dir: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
+    """Run ``feedsvc serve`` with each production server on a free port of 127.0.0.1."""
+    log = tmp_path / "server.log"
+    env = {"FEEDSVC_TITLE": "Example News"}
+    with running_server(articles_dir, log, server=request.param, env=env) as server:
+        yield server
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -28,7 +27,14 @@ from feedsvc.output import write_site
 from feedsvc.repository import load_corpus
 from feedsvc.site import HTML, MEDIA_TYPES, Resource, Site, make_resource, render_site
 from feedsvc.web import create_app
-from tests.conftest import BASE_URL, free_port, require_tool, wait_until
+from tests.conftest import (
+    BASE_URL,
+    free_port,
+    require_tool,
+    running_server,
+    stop_process_group,
+    wait_until,
+)
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 HUB = "https://hub.example/"
@@ -172,7 +178,9 @@ def running_nginx(root: Path, work: Path) -> Iterator[str]:
     log = work / "error.log"
     command = [binary, "-p", str(work), "-e", str(log), "-c", str(config)]
     with (work / "stderr.log").open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
     url = f"http://127.0.0.1:{port}"
     try:
 
@@ -188,12 +196,7 @@ def running_nginx(root: Path, work: Path) -> Iterator[str]:
         wait_until(ready, 15, "nginx to answer")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process_group(process)
 
 
 @pytest.fixture
@@ -276,39 +279,6 @@ def test_nginx_serves_resources_added_later(site: Site, tmp_path: Path) -> None:
 # --- Replicas: two app instances in separate processes ----------------------------------------
 
 
-@contextmanager
-def serving(articles: Path, base_url: str, log: Path, env: dict[str, str]) -> Iterator[str]:
-    """Run ``feedsvc serve`` on a free port of 127.0.0.1, as the live_server fixture does."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
-    environment.update(env, FEEDSVC_RELOAD_INTERVAL="0")
-    command = [sys.executable, "-m", "feedsvc", "serve", "--host", "127.0.0.1", "--port",
-               str(port), "--articles", str(articles), "--base-url", base_url,
-               "--workers", "1"]  # fmt: skip
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=environment)
-    try:
-
-        def ready() -> bool:
-            if process.poll() is not None:
-                pytest.fail(f"server exited with {process.returncode}: {log.read_text()}")
-            try:
-                return get(url + "/healthz")[0] == 200
-            except OSError:
-                return False
-
-        wait_until(ready, 30, "the server to answer /healthz")
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def test_two_app_instances_send_identical_bytes_and_etags(
     articles_dir: Path, tmp_path: Path
 ) -> None:
@@ -321,9 +291,10 @@ def test_two_app_instances_send_identical_bytes_and_etags(
     first_env = {"TZ": "Pacific/Kiritimati", "PYTHONHASHSEED": "1", "LC_ALL": "C.UTF-8"}
     second_env = {"TZ": "America/Adak", "PYTHONHASHSEED": "2", "LC_ALL": "C"}
     with (
-        serving(articles_dir, BASE_URL, tmp_path / "first.log", first_env) as first,
-        serving(articles_dir, BASE_URL, tmp_path / "second.log", second_env) as second,
+        running_server(articles_dir, tmp_path / "1.log", base_url=BASE_URL, env=first_env) as one,
+        running_server(articles_dir, tmp_path / "2.log", base_url=BASE_URL, env=second_env) as two,
     ):
+        first, second = one.url.rstrip("/"), two.url.rstrip("/")
         for path in paths:
             for encoding in ({}, {"Accept-Encoding": "gzip"}):
                 one, two = get(first + path, encoding), get(second + path, encoding)

@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -122,26 +123,30 @@ def _start_hub() -> tuple[Hub, _HubServer, threading.Thread]:
     return hub, server, thread
 
 
+@contextmanager
+def _running_hub() -> Iterator[Hub]:
+    started, server, thread = _start_hub()
+    try:
+        yield started
+    finally:
+        started.release.set()  # quick_pings then waits for the pings still on their way
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
 @pytest.fixture
 def hub() -> Iterator[Hub]:
     """A WebSub hub on a free port of 127.0.0.1, stopped at teardown."""
-    started, server, thread = _start_hub()
-    yield started
-    started.release.set()  # quick_pings then waits for the pings still on their way
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with _running_hub() as started:
+        yield started
 
 
 @pytest.fixture
 def other_hub() -> Iterator[Hub]:
     """A second hub, to show that one hub's trouble does not hold up another."""
-    started, server, thread = _start_hub()
-    yield started
-    started.release.set()  # quick_pings then waits for the pings still on their way
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with _running_hub() as started:
+        yield started
 
 
 @pytest.fixture
