@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,8 @@ from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError
 from feedsvc.output import write_site
 from feedsvc.repository import Corpus, list_article_files, load_corpus
 from feedsvc.site import Site, file_path, render_site
+
+PROGRESS_LINES_FROM = 1000  # without a terminal, only builds this large log progress
 
 
 class _Group(click.Group):
@@ -62,6 +66,27 @@ def require_articles(settings: Settings) -> None:
         raise ArticlesDirError(f"{settings.articles}: no article files (*.txt) in the folder")
 
 
+@contextmanager
+def progress_of(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """Show progress of long work: a bar on a terminal, a line every 10% in a log."""
+    if sys.stderr.isatty():
+        with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+            yield bar.update
+        return
+    if total < PROGRESS_LINES_FROM:
+        yield lambda _: None
+        return
+    done, step = 0, max(1, total // 10)
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        if done % step == 0 or done == total:
+            click.echo(f"{label}: {done}/{total}", err=True)
+
+    yield advance
+
+
 def report(corpus: Corpus) -> None:
     """Print each problem as ``path: reason`` on standard error."""
     for problem in corpus.problems:
@@ -89,9 +114,11 @@ def build(settings: Settings, strict: bool, ping: bool) -> None:
     if strict and corpus.problems:
         click.echo(f"{len(corpus.problems)} problem(s); nothing written (--strict)", err=True)
         raise SystemExit(1)
-    site = render_site(corpus, settings, compress=False)  # static files need no gzip variant
+    with progress_of("rendering pages", len(corpus.articles)) as advance:
+        site = render_site(corpus, settings, compress=False, progress=advance)  # no gzip: static
     published = websub.published_etags(settings.out) if ping else {}  # read before the swap
-    count = write_site(site, settings.out)
+    with progress_of("writing files", len(site.resources) + 1) as advance:
+        count = write_site(site, settings.out, advance)
     click.echo(
         f"wrote {count} files to {settings.out}: feed.xml, atom.xml, feed.json, "
         f"{len(corpus.articles)} article pages; {len(corpus.problems)} problem(s)"

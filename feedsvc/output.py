@@ -7,6 +7,7 @@ import errno
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from feedsvc.errors import BuildError
@@ -47,7 +48,7 @@ def _check_target(out: Path) -> None:
         )
 
 
-def write_files(site: Site, folder: Path) -> int:
+def write_files(site: Site, folder: Path, progress: Callable[[int], None] | None = None) -> int:
     """Write every resource of ``site`` below ``folder``; return the number of files.
 
     Also writes the web server files of ``hosting`` (``_headers``, ``nginx.conf``) and
@@ -75,13 +76,16 @@ def write_files(site: Site, folder: Path) -> int:
         if relative in stamps:
             os.utime(target, (stamps[relative], stamps[relative]))
         count += 1
+        if progress is not None:
+            progress(1)
     (folder / MARKER).write_bytes(b"")
     return count
 
 
-def write_site(site: Site, out: Path) -> int:
+def write_site(site: Site, out: Path, progress: Callable[[int], None] | None = None) -> int:
     """Write ``site`` to the folder ``out``, atomically; return the number of files written.
 
+    ``progress`` is called with 1 after each file.
     Files go to a temporary folder beside ``out`` that replaces it only when complete,
     so a failed or killed build leaves the previous output exactly as it was.
     Raises BuildError when ``out`` is not ours to replace or writing fails.
@@ -93,7 +97,7 @@ def write_site(site: Site, out: Path) -> int:
         shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed
     temporary = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        count = write_files(site, temporary)
+        count = write_files(site, temporary, progress)
         os.chmod(temporary, 0o755)  # mkdtemp makes it 0700; a web server must read it
         if not out.exists():
             os.rename(temporary, out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -171,12 +171,17 @@ def _unchanged(previous: Site | None, path: str, source: object) -> Resource | N
 
 
 def render_site(
-    corpus: Corpus, settings: Settings, compress: bool = True, previous: Site | None = None
+    corpus: Corpus,
+    settings: Settings,
+    compress: bool = True,
+    previous: Site | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Site:
     """Render every feed and page of ``corpus``. Pure: reads no file, clock or environment.
 
     ``compress`` adds gzip variants (for serving). ``previous``, a site rendered with the
     same settings, lends the article pages and archives whose inputs did not change.
+    ``progress`` is called with 1 after each article page.
     """
     articles = corpus.articles
     updated = feed_updated(articles)
@@ -190,6 +195,8 @@ def render_site(
         resources[path] = _unchanged(previous, path, article) or make_resource(
             render_article_page(article, settings), HTML, article.updated, policy, compress
         )
+        if progress is not None:
+            progress(1)
     not_found = make_resource(render_not_found(settings), HTML, updated, "no-cache", compress)
     return Site(resources, not_found, corpus.problems, sources)
 

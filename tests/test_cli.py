@@ -532,3 +532,25 @@ def test_file_mtimes_are_the_last_modified_of_each_resource(
         for out in (first, second):
             stamp = (out / file_path(path)).stat().st_mtime
             assert stamp == resource.last_modified.timestamp(), path
+
+
+def test_large_builds_log_progress_lines_without_a_terminal(
+    runner: CliRunner, tmp_path: Path, articles_dir: Path
+) -> None:
+    articles = tmp_path / "many"
+    articles.mkdir()
+    for n in range(1000):
+        (articles / f"{n:04d}_{n:016x}.txt").write_text(f"2024-01-01\n\nT{n}\n", "utf-8")
+    result = build(runner, articles, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    rendering = [line for line in lines if line.startswith("rendering pages: ")]
+    assert rendering == [f"rendering pages: {n}/1000" for n in range(100, 1001, 100)]
+    writing = [
+        line.removeprefix("writing files: ").split("/") for line in lines if "writing" in line
+    ]
+    done = [int(count) for count, _ in writing]
+    total = len([p for p in (tmp_path / "out").rglob("*") if p.is_file()]) - 3  # marker, hosting
+    assert done == sorted(done) and done[-1] == total and {t for _, t in writing} == {str(total)}
+    small = build(runner, articles_dir, tmp_path / "out2")  # 6 articles: no progress lines
+    assert small.exit_code == 0 and "rendering pages" not in small.stderr
