@@ -336,7 +336,7 @@ def test_failure_after_all_files_are_written_keeps_previous_output(
     before = tree(previous)
     write_files = feedsvc.output.write_files
 
-    def fail_at_the_end(site: Site, folder: Path) -> int:
+    def fail_at_the_end(site: Site, folder: Path, *progress: object) -> int:
         write_files(site, folder)
         raise error
 
