@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from feedsvc.errors import BuildError
 from feedsvc.responses import answer, answer_not_found
-from feedsvc.site import NOT_FOUND_FILE, Resource, Site
+from feedsvc.site import NOT_FOUND_FILE, REDIRECTS, Resource, Site
 
 HEADERS_FILE = "_headers"
+REDIRECTS_FILE = "_redirects"
 NGINX_FILE = "nginx.conf"
 # Validators, length and encoding belong to whichever server sends the file.
 _SERVER_HEADERS = frozenset({"etag", "last-modified", "content-length", "content-encoding", "vary"})
@@ -236,11 +237,24 @@ def render_nginx(site: Site) -> bytes:
     ]
     for rule in header_rules(site.resources):
         lines += _rule_locations(rule, site.resources)
+    for path, target in REDIRECTS.items():
+        lines += _location(f"= {_path(path)}", [f"return 301 {_path('/' + target)};"])
     not_found = ["internal;", "etag off;", *_directives(not_found_headers(site.not_found), True)]
     lines += _location(f"= /{NOT_FOUND_FILE}", not_found)
     return "\n".join(lines).encode("utf-8")
 
 
+def render_redirects() -> bytes:
+    """Return the ``_redirects`` file of Netlify and Cloudflare Pages: serve's 301s."""
+    lines = ["# Written by feedsvc build: the 301s feedsvc serve answers."]
+    lines += [f"{path} /{target} 301" for path, target in REDIRECTS.items()]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
 def render_hosting_files(site: Site) -> dict[str, bytes]:
-    """Return the web server files of ``site`` by file name: ``_headers`` and ``nginx.conf``."""
-    return {HEADERS_FILE: render_headers(site), NGINX_FILE: render_nginx(site)}
+    """Return the web server files of ``site`` by name: ``_headers``, ``_redirects``, nginx."""
+    return {
+        HEADERS_FILE: render_headers(site),
+        REDIRECTS_FILE: render_redirects(),
+        NGINX_FILE: render_nginx(site),
+    }

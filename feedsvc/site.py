@@ -32,6 +32,16 @@ MEDIA_TYPES = {
     "json": "application/feed+json; charset=utf-8",
 }
 NOT_FOUND_FILE = "404.html"
+# Paths readers and people try, answered 301 to the canonical resource (by site path),
+# by feedsvc serve and by the static hosting files alike.
+REDIRECTS = {
+    "/rss": "feed.xml",
+    "/rss.xml": "feed.xml",
+    "/feed": "feed.xml",
+    "/index.xml": "feed.xml",
+    "/atom": "atom.xml",
+    "/page/1/": "",
+}
 
 
 @dataclass(frozen=True, slots=True)

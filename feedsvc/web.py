@@ -18,17 +18,10 @@ from feedsvc.config import Settings, load_settings
 from feedsvc.errors import FeedsvcError
 from feedsvc.repository import list_article_files, load_corpus
 from feedsvc.responses import Answer, answer, answer_not_found
-from feedsvc.site import Resource, Site, render_site
+from feedsvc.site import REDIRECTS, Resource, Site, render_site
 from feedsvc.websub import announce_changes
 
 log = logging.getLogger("feedsvc")
-ALIASES = {
-    "/rss": "feed.xml",
-    "/rss.xml": "feed.xml",
-    "/feed": "feed.xml",
-    "/index.xml": "feed.xml",
-    "/atom": "atom.xml",
-}
 RETRY_AFTER_SECONDS = 5
 
 Signature = tuple[tuple[str, int, int, int], ...]
@@ -145,11 +138,8 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
             return _to_response(answer_not_found(site.not_found, accept))
         return _to_response(_answer_request(resource, settings, request.environ))
 
-    def alias_view() -> Response:
-        return redirect(settings.url(ALIASES[request.path]), code=301)  # type: ignore[return-value]
-
-    def first_page_view() -> Response:
-        return redirect(settings.base_url, code=301)  # type: ignore[return-value]
+    def redirect_view(**_: object) -> Response:
+        return redirect(settings.url(REDIRECTS[request.path]), code=301)  # type: ignore[return-value]
 
     def health_view() -> Response:
         ready = state.site is not None
@@ -167,13 +157,12 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
         ("/feed.json", resource_view),
         ("/archive/<int:number>/feed.xml", resource_view),
         ("/archive/<int:number>/atom.xml", resource_view),
-        ("/page/1/", first_page_view),
         ("/page/<int:number>/", resource_view),
         ("/page/<int:number>", resource_view),
         ("/articles/<slug>/", resource_view),
         ("/articles/<slug>", resource_view),
         ("/healthz", health_view),
-        *((alias, alias_view) for alias in ALIASES),
+        *((path, redirect_view) for path in REDIRECTS),
     ]
     for rule, view in rules:
         app.add_url_rule(

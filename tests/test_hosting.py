@@ -262,6 +262,19 @@ def test_nginx_redirects_an_article_without_slash(
     assert urlsplit(expected.headers["Location"]).path == path + "/"
 
 
+@pytest.mark.parametrize("path", ["/rss", "/rss.xml", "/feed", "/index.xml", "/atom", "/page/1/"])
+def test_static_hosts_redirect_like_feedsvc_serve(
+    nginx: str, built: Path, site_client: FlaskClient, path: str
+) -> None:
+    expected = site_client.get(path)
+    target = urlsplit(expected.headers["Location"]).path
+    status, headers, _ = get(nginx + path)
+    assert (status, expected.status_code) == (301, 301)
+    assert urlsplit(urljoin(nginx + path, headers["Location"])).path == target
+    rules = [line.split() for line in (built / "_redirects").read_text("utf-8").splitlines()]
+    assert [path, target, "301"] in rules
+
+
 def test_nginx_serves_resources_added_later(site: Site, tmp_path: Path) -> None:
     added = added_resources()
     out = tmp_path / "grown"

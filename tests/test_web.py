@@ -296,7 +296,7 @@ def test_served_bytes_equal_the_static_build(client: FlaskClient, settings: Sett
         env={"FEEDSVC_DESCRIPTION": settings.description, "FEEDSVC_AUTHOR": settings.author},
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    hosting = {"_headers", "nginx.conf"}  # configuration for static hosts, not site content
+    hosting = {"_headers", "_redirects", "nginx.conf"}  # for static hosts, not site content
     files = [
         p
         for p in out.rglob("*")
