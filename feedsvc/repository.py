@@ -80,13 +80,16 @@ def read_article_bytes(path: Path, root: Path, limit: int) -> bytes:
     Raises ArticleError with the reason: a link leading outside the folder, not a
     regular file, too large, unreadable, gone, or changing while it was read.
     """
-    if path.is_symlink() and _outside(path, root):
-        raise ArticleError(path, "link points outside the articles folder; not followed")
+    target = path
+    if path.is_symlink():
+        if _outside(path, root):
+            raise ArticleError(path, "link points outside the articles folder; not followed")
+        target = path.resolve()  # resolving every plain file would cost a stat per folder level
     for _ in range(_READ_ATTEMPTS):
         try:
-            # O_NONBLOCK: opening a FIFO named *.txt must not hang; O_NOFOLLOW on the
-            # resolved path: a link swapped in after the check above is not followed.
-            fd = os.open(path.resolve(), os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+            # O_NONBLOCK: opening a FIFO named *.txt must not hang; O_NOFOLLOW: a link
+            # swapped in after the check above is not followed (ELOOP, reported below).
+            fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
         except FileNotFoundError:
             raise ArticleError(path, "file disappeared while being read") from None
         except PermissionError:
