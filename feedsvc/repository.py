@@ -6,8 +6,8 @@ import dataclasses
 import errno
 import os
 import stat
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,12 +34,27 @@ class Problem:
         )
 
 
+# Size, mtime, ctime (chmod, rename) and inode of a file, links followed: a file whose key
+# is unchanged since it was read is not read again.
+FileKey = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What one file gave when it was read, and its key then (None: not to be reused)."""
+
+    key: FileKey | None
+    article: Article | None
+    problems: tuple[Problem, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Corpus:
     """The articles of a folder, newest first, and the problems met reading it."""
 
     articles: tuple[Article, ...]
     problems: tuple[Problem, ...]
+    parsed: Mapping[str, Parsed] = field(default_factory=dict)  # by file name
 
 
 def _is_candidate(name: str) -> bool:
@@ -174,23 +189,46 @@ def _chronological(article: Article) -> tuple[object, ...]:
     return (article.published, parse_file_name(article.source).number, article.id)
 
 
-def load_corpus(settings: Settings) -> Corpus:
+def _file_key(path: Path) -> FileKey | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
+
+def parse_file(path: Path, root: Path, settings: Settings, previous: Corpus | None) -> Parsed:
+    """Return what ``path`` gives: from ``previous`` when its key has not changed, else read."""
+    key = _file_key(path)  # before reading: a change during the read shows next time
+    known = previous.parsed.get(path.name) if previous is not None else None
+    if known is not None and key is not None and known.key == key:
+        return known
+    try:
+        article, warnings = load_article(path, root, settings)
+    except ArticleError as exc:
+        return Parsed(key, None, (Problem(exc.path, exc.reason),))
+    return Parsed(key, article, tuple(warnings))
+
+
+def load_corpus(settings: Settings, previous: Corpus | None = None) -> Corpus:
     """Read every article of ``settings.articles``.
 
     Returns a Corpus: the articles newest first (ties by file number, then id) and
-    one Problem per file skipped or changed. Raises ArticlesDirError when the folder
-    itself cannot be read. One bad file never stops the others.
+    one Problem per file skipped or changed. ``previous``, a corpus loaded with the same
+    settings, lends what files with unchanged size, times and inode gave, so a rebuild
+    reads only what changed. Raises ArticlesDirError when the folder itself cannot be
+    read. One bad file never stops the others.
     """
     root = settings.articles.resolve()
     problems: list[Problem] = []
     by_id: dict[str, Article] = {}
+    parsed: dict[str, Parsed] = {}
     for path in list_article_files(settings.articles):
-        try:
-            article, warnings = load_article(path, root, settings)
-        except ArticleError as exc:
-            problems.append(Problem(exc.path, exc.reason))
+        parsed[path.name] = result = parse_file(path, root, settings, previous)
+        problems.extend(result.problems)
+        article = result.article
+        if article is None:
             continue
-        problems.extend(warnings)
         first = by_id.get(article.id)
         if first is not None:
             reason = f"duplicate id {article.id}, already used by {first.source}; skipped"
@@ -198,4 +236,4 @@ def load_corpus(settings: Settings) -> Corpus:
             continue
         by_id[article.id] = article
     newest_first = reversed(list(_distinct_times(list(by_id.values()))))
-    return Corpus(tuple(newest_first), tuple(problems))
+    return Corpus(tuple(newest_first), tuple(problems), parsed)

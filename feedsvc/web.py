@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 from feedsvc.config import Settings, load_settings
 from feedsvc.errors import FeedsvcError
-from feedsvc.repository import list_article_files, load_corpus
+from feedsvc.repository import Corpus, list_article_files, load_corpus
 from feedsvc.responses import Answer, answer, answer_not_found
 from feedsvc.site import REDIRECTS, Resource, Site, render_site
 from feedsvc.websub import announce_changes
@@ -24,18 +24,18 @@ from feedsvc.websub import announce_changes
 log = logging.getLogger("feedsvc")
 RETRY_AFTER_SECONDS = 5
 
-Signature = tuple[tuple[str, int, int, int], ...]
+Signature = tuple[tuple[str, int, int, int, int], ...]
 
 
 def folder_signature(settings: Settings) -> Signature:
-    """Return names, sizes, mtimes and inodes of the article files: cheap, changes on any edit."""
+    """Return names, sizes, times and inodes of the article files: cheap, changes on any edit."""
     entries = []
     for path in list_article_files(settings.articles):
         try:
             info = path.stat()
         except OSError:
             continue  # gone or unreadable now: the rebuild reports it
-        entries.append((path.name, info.st_size, info.st_mtime_ns, info.st_ino))
+        entries.append((path.name, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
     return tuple(entries)
 
 
@@ -46,6 +46,7 @@ class SiteState:
         self.settings = settings
         self.site: Site | None = None
         self._signature: Signature | None = None
+        self._corpus: Corpus | None = None
         self._lock = threading.Lock()
 
     def refresh(self) -> bool:
@@ -58,7 +59,7 @@ class SiteState:
                 signature = folder_signature(self.settings)
                 if signature == self._signature:
                     return False
-                corpus = load_corpus(self.settings)
+                corpus = load_corpus(self.settings, previous=self._corpus)  # reads what changed
                 # Pages and archives of unchanged articles are kept, not rendered again.
                 site = render_site(corpus, self.settings, previous=self.site)
             except (FeedsvcError, OSError) as exc:
@@ -70,6 +71,7 @@ class SiteState:
                 "serving %d articles (%d problems)", len(corpus.articles), len(corpus.problems)
             )
             previous, self.site, self._signature = self.site, site, signature
+            self._corpus = corpus
             announce_changes(previous, site, self.settings)  # in the background, never blocks
             return True
 

@@ -15,6 +15,7 @@ from types import FrameType
 
 import pytest
 
+from feedsvc import repository
 from feedsvc.config import Settings
 from feedsvc.errors import ArticlesDirError
 from feedsvc.repository import Corpus, Problem, load_corpus
@@ -378,3 +379,36 @@ def test_bad_files_leave_no_open_descriptors(folder: Path) -> None:
         corpus = load(folder, max_file_bytes=1000)
     assert len(corpus.problems) == 4
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_reload_reads_only_the_files_that_changed(
+    settings: Settings, articles_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = repository.load_corpus(settings)
+    edited = articles_dir / "002_46562b85a181cf96.txt"
+    renamed = articles_dir / "004_b574bceddd58a7b6.txt"
+    chmodded = articles_dir / "005_8e5712e9b08f6c8b.txt"
+    edited.write_text(edited.read_text("utf-8").replace("Rail", "Tram", 1), "utf-8")
+    renamed.rename(articles_dir / "104_b574bceddd58a7b6.txt")
+    chmodded.chmod(0o600)  # ctime moves: a file that was unreadable may be readable now
+    (articles_dir / "900_00000000000000ff.txt").write_bytes(b"\xff")
+    read: list[str] = []
+    real = repository.load_article
+
+    def counting(path: Path, *args: object) -> object:
+        read.append(path.name)
+        return real(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repository, "load_article", counting)
+    again = repository.load_corpus(settings, previous=first)
+    assert sorted(read) == [
+        "002_46562b85a181cf96.txt", "005_8e5712e9b08f6c8b.txt",
+        "104_b574bceddd58a7b6.txt", "900_00000000000000ff.txt",
+    ]  # fmt: skip
+    monkeypatch.setattr(repository, "load_article", real)
+    fresh = repository.load_corpus(settings)
+    assert (again.articles, again.problems) == (fresh.articles, fresh.problems)
+    read.clear()
+    monkeypatch.setattr(repository, "load_article", counting)
+    third = repository.load_corpus(settings, previous=again)
+    assert read == [] and (third.articles, third.problems) == (fresh.articles, fresh.problems)
