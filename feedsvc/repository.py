@@ -189,7 +189,8 @@ def _chronological(article: Article) -> tuple[object, ...]:
     return (article.published, parse_file_name(article.source).number, article.id)
 
 
-def _file_key(path: Path) -> FileKey | None:
+def file_key(path: Path) -> FileKey | None:
+    """Return the key of ``path`` (links followed); None when it cannot be looked at now."""
     try:
         info = path.stat()
     except OSError:
@@ -199,7 +200,7 @@ def _file_key(path: Path) -> FileKey | None:
 
 def parse_file(path: Path, root: Path, settings: Settings, previous: Corpus | None) -> Parsed:
     """Return what ``path`` gives: from ``previous`` when its key has not changed, else read."""
-    key = _file_key(path)  # before reading: a change during the read shows next time
+    key = file_key(path)  # before reading: a change during the read shows next time
     known = previous.parsed.get(path.name) if previous is not None else None
     if known is not None and key is not None and known.key == key:
         return known

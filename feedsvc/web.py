@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 from feedsvc.config import Settings, load_settings
 from feedsvc.errors import FeedsvcError
-from feedsvc.repository import Corpus, list_article_files, load_corpus
+from feedsvc.repository import Corpus, FileKey, file_key, list_article_files, load_corpus
 from feedsvc.responses import Answer, answer, answer_not_found
 from feedsvc.site import REDIRECTS, Resource, Site, render_site
 from feedsvc.websub import announce_changes
@@ -24,19 +24,15 @@ from feedsvc.websub import announce_changes
 log = logging.getLogger("feedsvc")
 RETRY_AFTER_SECONDS = 5
 
-Signature = tuple[tuple[str, int, int, int, int], ...]
+Signature = tuple[tuple[str, FileKey | None], ...]
 
 
 def folder_signature(settings: Settings) -> Signature:
-    """Return names, sizes, times and inodes of the article files: cheap, changes on any edit."""
-    entries = []
-    for path in list_article_files(settings.articles):
-        try:
-            info = path.stat()
-        except OSError:
-            continue  # gone or unreadable now: the rebuild reports it
-        entries.append((path.name, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
-    return tuple(entries)
+    """Return the names and keys (size, times, inode) of the article files.
+
+    Cheap, and different after any edit, addition, removal, rename or chmod.
+    """
+    return tuple((path.name, file_key(path)) for path in list_article_files(settings.articles))
 
 
 class SiteState:
