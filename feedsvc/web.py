@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response, redirect, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -82,7 +82,7 @@ def _to_response(result: Answer) -> Response:
     return Response(result.body, status=result.status, headers=result.headers)
 
 
-def _answer_request(resource: Resource, settings: Settings, environ: WSGIEnvironment) -> Answer:
+def _answer_request(resource: Resource, environ: WSGIEnvironment) -> Answer:
     return answer(
         resource,
         environ.get("HTTP_ACCEPT_ENCODING"),
@@ -108,7 +108,7 @@ class FastPath:
         if site is not None and (method == "GET" or method == "HEAD"):
             resource = site.resources.get(environ.get("PATH_INFO", ""))
             if resource is not None:
-                result = _answer_request(resource, self.state.settings, environ)
+                result = _answer_request(resource, environ)
                 start_response(result.status, result.headers)
                 return [result.body] if method == "GET" else []
         return self.app(environ, start_response)
@@ -132,9 +132,9 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
         if resource is None:
             if request.path + "/" in site.resources:  # /articles/x -> /articles/x/
                 return redirect(settings.url(request.path + "/"), code=301)  # type: ignore[return-value]
-            accept = request.headers.get("Accept-Encoding")
-            return _to_response(answer_not_found(site.not_found, accept))
-        return _to_response(_answer_request(resource, settings, request.environ))
+            raise NotFound()  # the 404 page, from http_error below
+        # Reached only when a new site with this path was swapped in after FastPath looked.
+        return _to_response(_answer_request(resource, request.environ))
 
     def redirect_view(**_: object) -> Response:
         return redirect(settings.url(REDIRECTS[request.path]), code=301)  # type: ignore[return-value]
