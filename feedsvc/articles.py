@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from dateutil import parser as date_parser
@@ -45,15 +45,19 @@ _LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
-class Article:
-    """One published article; ``published`` is always timezone-aware."""
+class Summary:
+    """What lists, sorting and identity need of an article: everything but its paragraphs.
+
+    ``published`` is always timezone-aware. ``digest`` fingerprints the text (title,
+    standfirst, paragraphs), so a change shows without the paragraphs at hand.
+    """
 
     id: str
     source: str
     title: str
     standfirst: str
-    paragraphs: tuple[str, ...]
     published: datetime
+    digest: str = field(default="", kw_only=True)
 
     @property
     def slug(self) -> str:
@@ -64,6 +68,25 @@ class Article:
     def updated(self) -> datetime:
         """The article's last change; the format has no edit date, so its date."""
         return self.published
+
+
+@dataclass(frozen=True, slots=True)
+class Article(Summary):
+    """One published article with its paragraphs."""
+
+    paragraphs: tuple[str, ...] = ()
+
+    def summary(self) -> Summary:
+        """Return the article without its paragraphs (what a server keeps of every article)."""
+        return Summary(
+            self.id, self.source, self.title, self.standfirst, self.published, digest=self.digest
+        )
+
+
+def text_digest(title: str, standfirst: str, paragraphs: tuple[str, ...]) -> str:
+    """Return a fingerprint of an article's text: 128 bits of SHA-256, hex."""
+    text = "\x1e".join((title, standfirst, *paragraphs))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +247,7 @@ def parse_article(
     if len(header) < 2:
         raise ArticleError(name, "missing title (expected after the date line)")
     title = header[1]
+    standfirst = header[2] if len(header) > 2 else ""
     if len(title) > MAX_TITLE_CHARS:
         raise ArticleError(
             name,
@@ -234,7 +258,8 @@ def parse_article(
         id=file_name.id,
         source=name,
         title=title,
-        standfirst=header[2] if len(header) > 2 else "",
-        paragraphs=tuple(paragraphs),
+        standfirst=standfirst,
         published=published,
+        paragraphs=tuple(paragraphs),
+        digest=text_digest(title, standfirst, tuple(paragraphs)),
     )

@@ -11,7 +11,7 @@ from importlib.resources import files
 
 import jinja2
 
-from feedsvc.articles import Article
+from feedsvc.articles import Article, Summary
 from feedsvc.config import Settings
 from feedsvc.feeds import article_path
 
@@ -79,7 +79,7 @@ def _render(template: str, settings: Settings, **context: object) -> bytes:
 
 
 def render_index_pages(
-    articles: Sequence[Article], settings: Settings
+    articles: Sequence[Summary], settings: Settings
 ) -> Iterator[tuple[str, bytes]]:
     """Yield ``(path, html)`` for every index page, newest articles on the first."""
     size = settings.page_size
