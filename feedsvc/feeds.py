@@ -21,7 +21,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feedsvc import __version__
-from feedsvc.articles import Article
+from feedsvc.articles import Article, Summary
 from feedsvc.config import Settings
 
 ARTICLE_NAMESPACE = uuid.UUID("6f1d3b52-8c1e-5b7a-9a55-0f2c3c1e7a10")
@@ -48,7 +48,7 @@ def entry_id_of(article_id: str) -> str:
     return f"urn:uuid:{uuid.uuid5(ARTICLE_NAMESPACE, article_id)}"
 
 
-def article_path(article: Article) -> str:
+def article_path(article: Summary) -> str:
     """Return the site path of an article's page."""
     return f"articles/{article.slug}/"
 
