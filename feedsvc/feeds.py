@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
@@ -36,6 +36,7 @@ SYNDICATION_NS = "http://purl.org/rss/1.0/modules/syndication/"
 # feedgen formats RSS dates by switching the process-wide locale to C and back;
 # two builds at once could leave it switched, so builds take turns.
 _FEEDGEN_LOCK = threading.Lock()
+S = TypeVar("S", bound=Summary)
 
 
 def entry_id(article: Article) -> str:
@@ -58,7 +59,7 @@ def content_html(article: Article) -> str:
     return "".join(f"<p>{html.escape(text)}</p>" for text in article.paragraphs)
 
 
-def feed_updated(articles: Sequence[Article]) -> datetime:
+def feed_updated(articles: Sequence[Summary]) -> datetime:
     """Return the feed's update time: the newest article's, never the build time."""
     return max((a.updated for a in articles), default=EMPTY_FEED_TIME)
 
@@ -68,7 +69,7 @@ def archive_path(kind: str, number: int) -> str:
     return f"archive/{number}/{FEED_PATHS[kind]}"
 
 
-def archive_chunks(articles: Sequence[Article], limit: int) -> list[Sequence[Article]]:
+def archive_chunks(articles: Sequence[S], limit: int) -> list[Sequence[S]]:
     """Split the articles the subscription feed leaves out into RFC 5005 archives.
 
     ``articles`` are newest first. Archive k holds the articles at positions
