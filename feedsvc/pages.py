@@ -85,9 +85,16 @@ def render_index_pages(
     size = settings.page_size
     count = max(1, -(-len(articles) // size))
     for number in range(1, count + 1):
-        chunk = articles[(number - 1) * size : number * size]
         page = IndexPage(number, count)
-        yield page.path, _render("index.html", settings, articles=chunk, page=page)
+        yield (
+            page.path,
+            render_index_page(articles[(number - 1) * size : number * size], settings, page),
+        )
+
+
+def render_index_page(articles: Sequence[Summary], settings: Settings, page: IndexPage) -> bytes:
+    """Return the HTML of one index page listing ``articles``."""
+    return _render("index.html", settings, articles=articles, page=page)
 
 
 def render_article_page(article: Article, settings: Settings) -> bytes:
