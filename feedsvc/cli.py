@@ -14,11 +14,12 @@ from typing import Any
 import click
 
 from feedsvc import websub
+from feedsvc.cache import ParseCache
 from feedsvc.checks import check_built, read_documents
 from feedsvc.comparison import compare_documents, compare_feeds, present_entry_ids
 from feedsvc.config import Settings, load_settings
 from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError
-from feedsvc.output import write_site
+from feedsvc.output import build_site
 from feedsvc.repository import Corpus, list_article_files, load_corpus
 from feedsvc.site import Site, file_path, render_site
 
@@ -48,9 +49,14 @@ def settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--timezone", help="IANA zone for dates written without one.")
     @click.option("--item-limit", type=int, help="Entries per feed (newest first).")
     @click.option("--hub", multiple=True, help="WebSub hub URL (repeat for several hubs).")
+    @click.option(
+        "--cache-dir",
+        type=click.Path(path_type=Path),
+        help="Cache of parsed articles and rendered pages (default ~/.cache/feedsvc).",
+    )
     @functools.wraps(function)
     def wrapper(config: Path | None, **options: Any) -> Any:
-        names = ("articles", "base_url", "title", "timezone", "item_limit")
+        names = ("articles", "base_url", "title", "timezone", "item_limit", "cache_dir")
         overrides = {name: options.pop(name) for name in names}
         extra = {"out": options.pop("out")} if "out" in options else {}
         extra["hub"] = options.pop("hub") or None  # no --hub: the file or environment decides
@@ -104,24 +110,34 @@ def cli() -> None:
 @click.option("--out", type=click.Path(path_type=Path), help="Output folder (default public).")
 @click.option("--strict", is_flag=True, help="Exit 1 without writing when any file has a problem.")
 @click.option("--ping", is_flag=True, help="Notify the WebSub hubs of the feeds that changed.")
-def build(settings: Settings, strict: bool, ping: bool) -> None:
-    """Write the feeds and pages as static files, replacing the output atomically."""
+@click.option("--full", is_flag=True, help="Write every file and replace the output in one step.")
+def build(settings: Settings, strict: bool, ping: bool, full: bool) -> None:
+    """Write the feeds and pages as static files.
+
+    The first build (and --full) writes a new folder that replaces the output in one
+    step; later builds rewrite only the files that changed, each replaced atomically.
+    """
     if ping and not settings.hubs:
         raise ConfigError("--ping needs a WebSub hub: --hub URL, FEEDSVC_HUB or the hub setting")
     require_articles(settings)
-    corpus = load_corpus(settings)
+    cache = ParseCache.for_settings(settings)
+    corpus = load_corpus(settings, cache=cache)
+    cache.close()
     report(corpus)
     if strict and corpus.problems:
         click.echo(f"{len(corpus.problems)} problem(s); nothing written (--strict)", err=True)
         raise SystemExit(1)
+    published = websub.published_etags(settings.out) if ping else {}  # read before writing
     with progress_of("rendering pages", len(corpus.articles)) as advance:
-        site = render_site(corpus, settings, compress=False, progress=advance)  # no gzip: static
-    published = websub.published_etags(settings.out) if ping else {}  # read before the swap
-    with progress_of("writing files", len(site.resources) + 1) as advance:
-        count = write_site(site, settings.out, advance)
+        site, count = build_site(
+            # No gzip: static hosts compress themselves.
+            lambda store: render_site(corpus, settings, False, None, advance, store),
+            settings.out,
+            full,
+        )
     click.echo(
-        f"wrote {count} files to {settings.out}: feed.xml, atom.xml, feed.json, "
-        f"{len(corpus.articles)} article pages; {len(corpus.problems)} problem(s)"
+        f"wrote {count} files to {settings.out} ({len(corpus.articles)} articles); "
+        f"{len(corpus.problems)} problem(s)"
     )
     if ping:
         notify_hubs(published, site, settings)
@@ -157,7 +173,7 @@ def compare_with_published(settings: Settings, built: Path | None, against: Path
     require_articles(settings)
     corpus = load_corpus(settings)
     site = render_site(corpus, settings, compress=False)
-    current = {file_path(path): resource.body for path, resource in site.resources.items()}
+    current = {file_path(path): resource.content() for path, resource in site.resources.items()}
     previous, problems = read_documents(against)
     pairs = compare_documents(current, previous, articles_present(settings))
     return [str(p) for p in corpus.problems] + problems + [f"{n}: {r}" for n, r in pairs]

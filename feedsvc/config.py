@@ -37,6 +37,9 @@ class Settings:
     reload_interval: float = 2.0
     max_file_bytes: int = 4 * 1024 * 1024
     hubs: tuple[str, ...] = ()  # WebSub hubs, from the ``hub`` setting
+    # Where parsed articles and rendered pages are kept between runs; None: nowhere
+    # (every run reads and renders everything). load_settings fills in a default.
+    cache_dir: Path | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -170,6 +173,7 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "reload_interval": _non_negative_float,
     "max_file_bytes": _positive_int,
     "hub": _hubs,
+    "cache_dir": _path,
 }
 # Setting names whose Settings field is named differently.
 _FIELDS = {"hub": "hubs"}
@@ -228,4 +232,16 @@ def load_settings(
                 values[_FIELDS.get(name, name)] = convert(value)
             except ValueError as exc:
                 raise ConfigError(f"setting {name} from {origin}: {value!r} {exc}") from None
-    return dataclasses.replace(Settings(), **values)  # type: ignore[arg-type]
+    if "cache_dir" not in values:
+        values["cache_dir"] = default_cache_dir(env)
+    settings = dataclasses.replace(Settings(), **values)  # type: ignore[arg-type]
+    cache = settings.cache_dir
+    if cache is not None and cache.resolve().is_relative_to(settings.articles.resolve()):
+        raise ConfigError(f"setting cache_dir: {str(cache)!r} must be outside the articles folder")
+    return settings
+
+
+def default_cache_dir(env: Mapping[str, str]) -> Path:
+    """Return the default cache folder: ``$XDG_CACHE_HOME/feedsvc`` or ``~/.cache/feedsvc``."""
+    base = env.get("XDG_CACHE_HOME", "")
+    return (Path(base) if os.path.isabs(base) else Path.home() / ".cache") / "feedsvc"

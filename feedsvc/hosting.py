@@ -56,13 +56,13 @@ def resource_headers(resource: Resource) -> Headers:
 
     Content-Type included; ETag, Last-Modified, length and encoding left to the server.
     """
-    headers = answer(resource, None).headers
+    headers = answer(resource, None, with_body=False).headers
     return tuple((name, value) for name, value in headers if name.lower() not in _SERVER_HEADERS)
 
 
 def not_found_headers(page: Resource) -> Headers:
     """Return the headers of the 404 page as ``feedsvc serve`` sends them, but its length."""
-    headers = answer_not_found(page, None).headers
+    headers = answer_not_found(page, None, with_body=False).headers
     return tuple((name, value) for name, value in headers if name.lower() not in _SERVER_HEADERS)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import errno
+import json
 import os
 import shutil
 import tempfile
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from feedsvc.errors import BuildError
 from feedsvc.hosting import render_hosting_files
-from feedsvc.site import NOT_FOUND_FILE, Site, file_path
+from feedsvc.site import NOT_FOUND_FILE, Resource, Site, Stored, file_path
 
 MARKER = ".feedsvc-build"
 _AT_FDCWD = -100
@@ -48,44 +50,217 @@ def _check_target(out: Path) -> None:
         )
 
 
-def write_files(site: Site, folder: Path, progress: Callable[[int], None] | None = None) -> int:
-    """Write every resource of ``site`` below ``folder``; return the number of files.
+MANIFEST_FORMAT = 1
 
-    Also writes the web server files of ``hosting`` (``_headers``, ``nginx.conf``) and
-    the marker. Raises BuildError when a resource would overwrite one of them.
+
+def read_manifest(out: Path) -> dict[str, tuple[str, Stored]] | None:
+    """Return what the build in ``out`` wrote: path -> (signature, body); None if unknown.
+
+    The marker of a build holds this list; a marker of another format, an empty or
+    damaged one, means the next build is a full one.
     """
-    count = 0
-    items = [(file_path(path), res.body) for path, res in site.resources.items()]
-    items.append((NOT_FOUND_FILE, site.not_found.body))
-    # Each file's mtime is its resource's Last-Modified: a web server serving the folder
-    # then sends the Last-Modified feedsvc serve sends, and an ETag (nginx: mtime and
-    # size) that stays the same from build to build and machine to machine.
-    stamps = {
-        file_path(path): res.last_modified.timestamp() for path, res in site.resources.items()
-    }
-    stamps[NOT_FOUND_FILE] = site.not_found.last_modified.timestamp()
+    try:
+        data = json.loads((out / MARKER).read_bytes())
+        if data["format"] != MANIFEST_FORMAT:
+            return None
+        return {
+            path: (signature, Stored(etag, size, None))
+            for path, signature, etag, size in data["resources"]
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _manifest(site: Site) -> bytes:
+    rows = [
+        [path, resource.signature, resource.etag, resource.size]
+        for path, resource in sorted(
+            {**site.resources, "/" + NOT_FOUND_FILE: site.not_found}.items()
+        )
+    ]
+    return json.dumps({"format": MANIFEST_FORMAT, "resources": rows}, indent=0).encode()
+
+
+class FolderStore:
+    """A Store writing each body to its file below ``folder`` as it is rendered.
+
+    Each file's mtime is its resource's Last-Modified: a web server serving the folder
+    then sends the Last-Modified feedsvc serve sends, and an ETag (nginx: mtime and
+    size) that stays the same from build to build and machine to machine.
+    Bodies whose signature is in ``previous`` (the manifest of the build in the
+    output folder) are there already and not written.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        previous: dict[str, tuple[str, Stored]] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.folder = folder
+        self._previous = {signature: stored for signature, stored in (previous or {}).values()}
+        self._progress = progress
+        self._folders: set[Path] = set()
+        self.written = 0
+        self.order: list[str] = []  # the files written, in order
+
+    def known(self, signature: str, hot: bool) -> Stored | None:
+        return self._previous.get(signature)
+
+    def put(self, path: str, resource: Resource, hot: bool = False) -> Resource:
+        assert resource.body is not None
+        self.write(file_path(path), resource.body, resource.last_modified.timestamp())
+        return resource if hot else dataclasses.replace(resource, body=None, gzip_body=None)
+
+    def write(self, relative: str, body: bytes, stamp: float | None = None) -> None:
+        target = self.folder / relative
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
+        target.write_bytes(body)
+        if stamp is not None:
+            os.utime(target, (stamp, stamp))
+        self.written += 1
+        self.order.append(relative)
+        if self._progress is not None:
+            self._progress(1)
+
+    def read(self, etag: str, gzipped: bool) -> bytes:
+        raise OSError(errno.ENOENT, "bodies written by a build are not read back", etag)
+
+    def flush(self) -> None:
+        pass
+
+
+def _finish(site: Site, store: FolderStore, live: Path | None = None) -> None:
+    """Write the web server files (those that differ from ``live``'s), then the marker."""
     hosting = render_hosting_files(site)
-    clash = hosting.keys() & {relative for relative, _ in items}
+    clash = hosting.keys() & {file_path(path) for path in site.resources}
     if clash:
         raise BuildError(f"{', '.join(sorted(clash))}: a page has the name of a web server file")
-    items += sorted(hosting.items())
-    for relative, body in items:
-        target = folder / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(body)
-        if relative in stamps:
-            os.utime(target, (stamps[relative], stamps[relative]))
-        count += 1
-        if progress is not None:
-            progress(1)
-    (folder / MARKER).write_bytes(b"")
-    return count
+    for relative, body in sorted(hosting.items()):
+        if live is None or not _same(live / relative, body):
+            store.write(relative, body)
+    store.write(MARKER, _manifest(site))
+
+
+def _same(path: Path, body: bytes) -> bool:
+    try:
+        return path.read_bytes() == body
+    except OSError:
+        return False
+
+
+def write_files(site: Site, folder: Path, progress: Callable[[int], None] | None = None) -> int:
+    """Write every resource of a rendered ``site`` (bodies in memory) below ``folder``.
+
+    Also writes the web server files of ``hosting`` (``_headers``, ``nginx.conf``) and
+    the marker. Returns the number of files. Raises BuildError when a resource would
+    overwrite one of the web server files.
+    """
+    store = FolderStore(folder, progress=progress)
+    for path, resource in site.resources.items():
+        store.put(path, resource)
+    store.put("/" + NOT_FOUND_FILE, site.not_found)
+    _finish(site, store)
+    return store.written
+
+
+def _remove_stale(out: Path, before: dict[str, tuple[str, Stored]], site: Site) -> int:
+    """Delete the files of resources the new site no longer has, and their empty folders."""
+    removed = 0
+    current = site.resources.keys() | {"/" + NOT_FOUND_FILE}
+    for path in sorted(before.keys() - current):
+        target = out / file_path(path)
+        target.unlink(missing_ok=True)
+        removed += 1
+        folder = target.parent
+        while folder != out:
+            try:
+                folder.rmdir()
+            except OSError:
+                break  # not empty (or gone)
+            folder = folder.parent
+    return removed
+
+
+def build_site(
+    render: Callable[[FolderStore], Site],
+    out: Path,
+    full: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Site, int]:
+    """Render into the folder ``out`` by ``render(store)``; return the site and files written.
+
+    When ``out`` holds a complete earlier build (its marker has a manifest) and not
+    ``full``, only the files whose signature changed are written: to a temporary folder
+    first, then moved into ``out`` one by one (each replaced atomically), pages before
+    the feeds and index that link to them; files of removed resources are deleted last,
+    then the manifest moved in. A build that fails before the moves leaves ``out`` as it
+    was. Otherwise the whole site is written to a temporary folder that replaces ``out``
+    in one step. Raises BuildError when ``out`` is not ours to replace or writing fails.
+    """
+    out = out.absolute()
+    _check_target(out)
+    previous = None if full else read_manifest(out)
+    if previous is None:
+        return _replace_whole(lambda folder: _render_into(render, folder, None, progress), out)
+    _remove_leftovers(out)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        store = FolderStore(staging, previous, progress=progress)
+        site = render(store)
+        _finish(site, store, out)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BuildError(f"{out}: cannot write the output: {exc}; previous output kept") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    try:
+        *files, marker = store.order
+        for relative in files:
+            target = out / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / relative, target)
+        _remove_stale(out, previous, site)
+        os.replace(staging / marker, out / marker)
+    except OSError as exc:
+        raise BuildError(
+            f"{out}: cannot move the new files into the output: {exc}; "
+            "it is partly updated and the next build completes it"
+        ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return site, store.written
+
+
+def _remove_leftovers(out: Path) -> None:
+    for stale in out.parent.glob(f".{out.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed
+
+
+def _render_into(
+    render: Callable[[FolderStore], Site],
+    folder: Path,
+    previous: dict[str, tuple[str, Stored]] | None,
+    progress: Callable[[int], None] | None,
+) -> tuple[Site, int]:
+    store = FolderStore(folder, previous, progress=progress)
+    site = render(store)
+    _finish(site, store)
+    return site, store.written
 
 
 def write_site(site: Site, out: Path, progress: Callable[[int], None] | None = None) -> int:
-    """Write ``site`` to the folder ``out``, atomically; return the number of files written.
+    """Write a rendered ``site`` to the folder ``out``, atomically; return the files written."""
+    _check_target(out.absolute())
+    return _replace_whole(lambda folder: (site, write_files(site, folder, progress)), out)[1]
 
-    ``progress`` is called with 1 after each file.
+
+def _replace_whole(write: Callable[[Path], tuple[Site, int]], out: Path) -> tuple[Site, int]:
+    """Run ``write`` on a temporary folder that then replaces ``out`` in one step.
+
     Files go to a temporary folder beside ``out`` that replaces it only when complete,
     so a failed or killed build leaves the previous output exactly as it was.
     Raises BuildError when ``out`` is not ours to replace or writing fails.
@@ -93,11 +268,10 @@ def write_site(site: Site, out: Path, progress: Callable[[int], None] | None = N
     out = out.absolute()
     _check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    for stale in out.parent.glob(f".{out.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed
+    _remove_leftovers(out)
     temporary = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        count = write_files(site, temporary, progress)
+        result = write(temporary)
         os.chmod(temporary, 0o755)  # mkdtemp makes it 0700; a web server must read it
         if not out.exists():
             os.rename(temporary, out)
@@ -121,4 +295,4 @@ def write_site(site: Site, out: Path, progress: Callable[[int], None] | None = N
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
-    return count
+    return result

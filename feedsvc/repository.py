@@ -6,12 +6,20 @@ import dataclasses
 import errno
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from feedsvc.articles import Article, clean_text, looks_binary, parse_article, parse_file_name
+from feedsvc.articles import (
+    Article,
+    Summary,
+    clean_text,
+    looks_binary,
+    parse_article,
+    parse_file_name,
+)
+from feedsvc.cache import Entry, ParseCache
 from feedsvc.config import Settings
 from feedsvc.errors import ArticleError, ArticlesDirError
 
@@ -44,20 +52,55 @@ class Parsed:
     """What one file gave when it was read, and its key then (None: not to be reused)."""
 
     key: FileKey | None
-    article: Article | None
+    article: Summary | None
     problems: tuple[Problem, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Corpus:
-    """The articles of a folder, newest first, and the problems met reading it."""
+    """The articles of a folder, newest first, and the problems met reading it.
 
-    articles: tuple[Article, ...]
+    ``articles`` hold no paragraphs; ``full`` returns an article with them, from
+    ``bodies`` (the articles read in full by this load, when kept) or from its file.
+    """
+
+    articles: tuple[Summary, ...]
     problems: tuple[Problem, ...]
     parsed: Mapping[str, Parsed] = field(default_factory=dict)  # by file name
+    settings: Settings = field(default_factory=Settings)
+    bodies: Mapping[str, Article] = field(default_factory=dict)  # by id
+
+    def full(self, summary: Summary) -> Article:
+        """Return the article of ``summary`` with its paragraphs.
+
+        Read again from its file when not kept. A file that changed since it was
+        listed gives its new text (the next check sees the change and renders again);
+        one that can no longer be read gives the summary without paragraphs.
+        """
+        article = summary if isinstance(summary, Article) else self.bodies.get(summary.id)
+        if article is None:
+            path = self.settings.articles / summary.source
+            try:
+                article, _ = load_article(path, self.settings.articles.resolve(), self.settings)
+            except ArticleError:
+                article = Article(
+                    summary.id,
+                    summary.source,
+                    summary.title,
+                    summary.standfirst,
+                    summary.published,
+                    digest=summary.digest,
+                )
+        if article.published != summary.published or article.id != summary.id:
+            # Dates of ties are spread by the load; the id is the file name's.
+            article = dataclasses.replace(article, published=summary.published, id=summary.id)
+        return article
+
+    def full_articles(self, summaries: Iterable[Summary]) -> list[Article]:
+        return [self.full(summary) for summary in summaries]
 
 
-def _is_candidate(name: str) -> bool:
+def is_candidate(name: str) -> bool:
     # Hidden files, editor back-ups and lock files (.x.txt.swp, x.txt~, ~$x.txt) are not articles.
     return name.endswith(".txt") and not name.startswith((".", "~", "#"))
 
@@ -69,7 +112,7 @@ def list_article_files(folder: Path) -> list[Path]:
     """
     try:
         with os.scandir(folder) as entries:
-            names = sorted(entry.name for entry in entries if _is_candidate(entry.name))
+            names = sorted(entry.name for entry in entries if is_candidate(entry.name))
     except FileNotFoundError:
         raise ArticlesDirError(f"{folder}: articles folder not found") from None
     except NotADirectoryError:
@@ -175,7 +218,7 @@ def load_article(path: Path, root: Path, settings: Settings) -> tuple[Article, l
     return article, warnings
 
 
-def _distinct_times(articles: list[Article]) -> Iterator[Article]:
+def _distinct_times(articles: list[Summary]) -> Iterator[Summary]:
     """Yield articles oldest first, moving exact ties one second apart, in (number, id) order."""
     previous = None
     for article in sorted(articles, key=_chronological):
@@ -185,56 +228,102 @@ def _distinct_times(articles: list[Article]) -> Iterator[Article]:
         yield article
 
 
-def _chronological(article: Article) -> tuple[object, ...]:
+def _chronological(article: Summary) -> tuple[object, ...]:
     return (article.published, parse_file_name(article.source).number, article.id)
 
 
 def file_key(path: Path) -> FileKey | None:
     """Return the key of ``path`` (links followed); None when it cannot be looked at now."""
     try:
-        info = path.stat()
+        info = os.stat(path)
     except OSError:
         return None
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
-def parse_file(path: Path, root: Path, settings: Settings, previous: Corpus | None) -> Parsed:
-    """Return what ``path`` gives: from ``previous`` when its key has not changed, else read."""
-    key = file_key(path)  # before reading: a change during the read shows next time
-    known = previous.parsed.get(path.name) if previous is not None else None
-    if known is not None and key is not None and known.key == key:
-        return known
-    try:
-        article, warnings = load_article(path, root, settings)
-    except ArticleError as exc:
-        return Parsed(key, None, (Problem(exc.path, exc.reason),))
-    return Parsed(key, article, tuple(warnings))
+def folder_keys(folder: Path) -> dict[str, FileKey | None]:
+    """Return the candidate article files of ``folder`` and their keys, by name.
+
+    Cheap (one stat per file), and different after any edit, addition, removal,
+    rename or chmod. Raises ArticlesDirError like ``list_article_files``.
+    """
+    return {path.name: file_key(path) for path in list_article_files(folder)}
 
 
-def load_corpus(settings: Settings, previous: Corpus | None = None) -> Corpus:
+def _from_cache(path: Path, entry: Entry) -> Parsed:
+    problems = tuple(Problem(str(path), reason, skipped) for reason, skipped in entry.problems)
+    return Parsed(entry.key, entry.summary, problems)
+
+
+def _to_cache(parsed: Parsed) -> Entry | None:
+    if parsed.key is None:
+        return None
+    return Entry(parsed.key, parsed.article, tuple((p.reason, p.skipped) for p in parsed.problems))
+
+
+def load_corpus(
+    settings: Settings,
+    previous: Corpus | None = None,
+    cache: ParseCache | None = None,
+    keep_bodies: bool = True,
+    keys: Mapping[str, FileKey | None] | None = None,
+) -> Corpus:
     """Read every article of ``settings.articles``.
 
     Returns a Corpus: the articles newest first (ties by file number, then id) and
-    one Problem per file skipped or changed. ``previous``, a corpus loaded with the same
-    settings, lends what files with unchanged size, times and inode gave, so a rebuild
-    reads only what changed. Raises ArticlesDirError when the folder itself cannot be
-    read. One bad file never stops the others.
+    one Problem per file skipped or changed. A file whose size, times and inode are
+    those it had when ``previous`` (a corpus loaded with the same settings) or the
+    parse ``cache`` saw it is not read again; ``cache`` learns what was read.
+    ``keep_bodies`` keeps the articles read in full (a build renders them all next).
+    ``keys``, the candidate file names and their keys when the caller just listed the
+    folder (``folder_keys``), saves listing it again. Raises ArticlesDirError when the
+    folder itself cannot be read. One bad file never stops the others.
     """
     root = settings.articles.resolve()
     problems: list[Problem] = []
-    by_id: dict[str, Article] = {}
+    by_id: dict[str, Summary] = {}
     parsed: dict[str, Parsed] = {}
-    for path in list_article_files(settings.articles):
-        parsed[path.name] = result = parse_file(path, root, settings, previous)
+    bodies: dict[str, Article] = {}
+    known: Mapping[str, Parsed] = previous.parsed if previous is not None else {}
+    stored: dict[str, Entry] = cache.entries() if cache is not None and not known else {}
+    changed: dict[str, Entry] = {}
+    listing = folder_keys(settings.articles) if keys is None else keys
+    for name in sorted(listing):
+        path = settings.articles / name
+        key = listing[name]  # taken before reading: a change during the read shows next time
+        result = known.get(name)
+        if result is None and name in stored:
+            result = _from_cache(path, stored[name])
+        if result is None or key is None or result.key != key:
+            result, article = _read(path, root, settings, key)
+            if article is not None and keep_bodies:
+                bodies[article.id] = article
+            entry = _to_cache(result)
+            if entry is not None:
+                changed[name] = entry
+        parsed[name] = result
         problems.extend(result.problems)
-        article = result.article
-        if article is None:
+        summary = result.article
+        if summary is None:
             continue
-        first = by_id.get(article.id)
+        first = by_id.get(summary.id)
         if first is not None:
-            reason = f"duplicate id {article.id}, already used by {first.source}; skipped"
+            reason = f"duplicate id {summary.id}, already used by {first.source}; skipped"
             problems.append(Problem(str(path), reason))
             continue
-        by_id[article.id] = article
-    newest_first = reversed(list(_distinct_times(list(by_id.values()))))
-    return Corpus(tuple(newest_first), tuple(problems), parsed)
+        by_id[summary.id] = summary
+    if cache is not None:
+        cache.update(changed, (stored.keys() | known.keys()) - parsed.keys())
+    newest_first = tuple(reversed(list(_distinct_times(list(by_id.values())))))
+    kept = {a.id: bodies[a.id] for a in newest_first if a.id in bodies}
+    return Corpus(newest_first, tuple(problems), parsed, settings, kept)
+
+
+def _read(
+    path: Path, root: Path, settings: Settings, key: FileKey | None
+) -> tuple[Parsed, Article | None]:
+    try:
+        article, warnings = load_article(path, root, settings)
+    except ArticleError as exc:
+        return Parsed(key, None, (Problem(exc.path, exc.reason),)), None
+    return Parsed(key, article.summary(), tuple(warnings)), article

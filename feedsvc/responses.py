@@ -68,11 +68,11 @@ def not_modified(
     return since is not None and last_modified <= since
 
 
-def _variant(resource: Resource, accept_encoding: str | None) -> tuple[bytes, str, bool]:
-    """Return the body and ETag to send, and whether they are the gzip variant."""
-    if resource.gzip_body is not None and accepts_gzip(accept_encoding):
-        return resource.gzip_body, resource.gzip_etag, True
-    return resource.body, resource.etag, False
+def _variant(resource: Resource, accept_encoding: str | None) -> tuple[int, str, bool]:
+    """Return the size and ETag of the body to send, and whether it is the gzip variant."""
+    if resource.gzip_size is not None and accepts_gzip(accept_encoding):
+        return resource.gzip_size, resource.gzip_etag, True
+    return resource.size, resource.etag, False
 
 
 def answer(
@@ -80,9 +80,14 @@ def answer(
     accept_encoding: str | None,
     if_none_match: str | None = None,
     if_modified_since: str | None = None,
+    with_body: bool = True,
 ) -> Answer:
-    """Return the 200 or 304 answer to a GET of ``resource``."""
-    body, etag, gzipped = _variant(resource, accept_encoding)
+    """Return the 200 or 304 answer to a GET of ``resource``.
+
+    ``with_body`` False leaves the body out (HEAD, headers only): a stored body is then
+    not read. Raises OSError when a stored body cannot be read.
+    """
+    size, etag, gzipped = _variant(resource, accept_encoding)
     headers = [
         ("ETag", etag),
         ("Last-Modified", resource.http_last_modified),
@@ -98,20 +103,21 @@ def answer(
         return Answer(NOT_MODIFIED, headers, b"")
     if gzipped:
         headers.append(("Content-Encoding", "gzip"))
-    headers += [("Content-Type", resource.media_type), ("Content-Length", str(len(body)))]
-    return Answer(OK, headers, body)
+    headers += [("Content-Type", resource.media_type), ("Content-Length", str(size))]
+    return Answer(OK, headers, resource.content(gzipped) if with_body else b"")
 
 
-def answer_not_found(page: Resource, accept_encoding: str | None) -> Answer:
+def answer_not_found(page: Resource, accept_encoding: str | None, with_body: bool = True) -> Answer:
     """Return the 404 answer: the HTML page, never cached long, no validators."""
-    body, _, gzipped = _variant(page, accept_encoding)
+    size, _, gzipped = _variant(page, accept_encoding)
+    body = page.content(gzipped) if with_body else b""
     headers = [
         ("Cache-Control", page.cache_control),  # no-cache: a missing article may appear any time
         ("Vary", "Accept-Encoding"),
         ("X-Content-Type-Options", "nosniff"),
         ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
         ("Content-Type", page.media_type),
-        ("Content-Length", str(len(body))),
+        ("Content-Length", str(size)),
     ]
     if gzipped:
         headers.append(("Content-Encoding", "gzip"))

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote
 
-from feedsvc.articles import Article
+from feedsvc.articles import Article, Summary
 from feedsvc.config import Settings
 from feedsvc.feeds import (
     FEED_PATHS,
@@ -22,7 +25,7 @@ from feedsvc.feeds import (
     build_rss,
     feed_updated,
 )
-from feedsvc.pages import render_article_page, render_index_pages, render_not_found
+from feedsvc.pages import IndexPage, render_article_page, render_index_page, render_not_found
 from feedsvc.repository import Corpus, Problem
 
 HTML = "text/html; charset=utf-8"
@@ -44,19 +47,63 @@ REDIRECTS = {
 }
 
 
+class Stored(NamedTuple):
+    """A stored body: its ETag, its size and its gzip variant's (None: none)."""
+
+    etag: str
+    size: int
+    gzip_size: int | None
+
+
+class Store(Protocol):
+    """Where rendered bodies live when not in memory (a folder of blobs, the build output)."""
+
+    def known(self, signature: str, hot: bool) -> Stored | None:
+        """Return the body rendered from ``signature`` if it is stored; None if it is not.
+
+        ``hot``: a resource whose body a server keeps in memory (feeds, front page, 404).
+        """
+
+    def put(self, path: str, resource: Resource, hot: bool) -> Resource:
+        """Take ``resource`` with its bodies; return what to keep in memory (bodies or not)."""
+
+    def read(self, etag: str, gzipped: bool) -> bytes:
+        """Return a stored body (its gzip variant with ``gzipped``); OSError if it is gone."""
+
+    def flush(self) -> None:
+        """Make what was put durable for the next run."""
+
+
 @dataclass(frozen=True, slots=True)
 class Resource:
-    """One response body with the headers that describe it, and its gzip variant."""
+    """One response body with the headers that describe it, and its gzip variant.
 
-    body: bytes
+    A body is in memory (``body``) or in ``store``, read per request by its ETag.
+    ``signature`` fingerprints everything the body and headers were made from.
+    """
+
+    body: bytes | None
     media_type: str
     last_modified: datetime
     http_last_modified: str
     cache_control: str
     etag: str
+    size: int
     gzip_body: bytes | None
     gzip_etag: str
+    gzip_size: int | None  # None: no gzip variant
     links: tuple[str, ...] = ()  # HTTP Link header values (RFC 8288), one header each
+    signature: str = ""
+    store: Store | None = None
+
+    def content(self, gzipped: bool = False) -> bytes:
+        """Return the body (or its gzip variant): from memory, else from the store."""
+        body = self.gzip_body if gzipped else self.body
+        if body is not None:
+            return body
+        if self.store is None:
+            raise LookupError(f"body of {self.etag} is neither in memory nor stored")
+        return self.store.read(self.etag, gzipped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +113,6 @@ class Site:
     resources: Mapping[str, Resource]
     not_found: Resource
     problems: tuple[Problem, ...]
-    # What each article page and archive was rendered from, so that a rebuild can
-    # keep the resources whose inputs did not change.
-    sources: Mapping[str, object] = field(default_factory=dict)
 
 
 def make_etag(body: bytes) -> str:
@@ -81,12 +125,39 @@ def cache_policy(settings: Settings) -> str:
     return f"public, max-age={settings.max_age}"
 
 
+def describe(
+    etag: str,
+    size: int,
+    media_type: str,
+    last_modified: datetime,
+    cache_control: str,
+    gzip_size: int | None,
+    **extra: Any,
+) -> Resource:
+    """Return a Resource without bodies: the headers of a body of ``size`` bytes."""
+    last_modified = last_modified.replace(microsecond=0)
+    return Resource(
+        body=None,
+        media_type=media_type,
+        last_modified=last_modified,
+        http_last_modified=format_datetime(last_modified.astimezone(UTC), usegmt=True),
+        cache_control=cache_control,
+        etag=etag,
+        size=size,
+        gzip_body=None,
+        gzip_etag=etag[:-1] + '-gzip"',
+        gzip_size=gzip_size,
+        **extra,
+    )
+
+
 def make_resource(
     body: bytes,
     media_type: str,
     last_modified: datetime,
     cache_control: str,
     compress: bool = True,
+    **extra: Any,
 ) -> Resource:
     """Return a Resource with its ETag and (with ``compress``) its gzip variant, computed once.
 
@@ -95,18 +166,17 @@ def make_resource(
     machines whose zlib compresses differently still agree on it. Static files need
     no gzip variant (the web server compresses), so the build skips the work.
     """
-    etag = make_etag(body)
-    last_modified = last_modified.replace(microsecond=0)
-    return Resource(
-        body=body,
-        media_type=media_type,
-        last_modified=last_modified,
-        http_last_modified=format_datetime(last_modified.astimezone(UTC), usegmt=True),
-        cache_control=cache_control,
-        etag=etag,
-        gzip_body=gzip.compress(body, compresslevel=6, mtime=0) if compress else None,
-        gzip_etag=etag[:-1] + '-gzip"',
+    packed = gzip.compress(body, compresslevel=6, mtime=0) if compress else None
+    resource = describe(
+        make_etag(body),
+        len(body),
+        media_type,
+        last_modified,
+        cache_control,
+        len(packed) if packed is not None else None,
+        **extra,
     )
+    return replace(resource, body=body, gzip_body=packed)
 
 
 ARCHIVE_CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -125,59 +195,125 @@ def feed_links(settings: Settings, path: str) -> tuple[str, ...]:
     return (*hubs, f'{target(settings.url(path))}; rel="self"')
 
 
-def render_feeds(
-    articles: tuple[Article, ...],
-    settings: Settings,
-    compress: bool = True,
-    previous: Site | None = None,
-) -> tuple[dict[str, Resource], dict[str, object]]:
-    """Return the subscription feeds (the newest ``item_limit``) and their RFC 5005 archives.
+# The files whose code decides what is rendered: a change to any of them changes every
+# signature, so nothing rendered by another version is reused.
+_RENDERING_CODE = ("site.py", "feeds.py", "pages.py", "hosting.py", "templates")
+# Settings that do not change a rendered byte or header.
+_NOT_RENDERED = frozenset({"articles", "out", "reload_interval", "cache_dir", "max_file_bytes"})
 
-    Also returns what each archive was rendered from; an archive of ``previous`` whose
-    entries and links are unchanged is kept as it was, not rendered again.
-    """
-    chunks = archive_chunks(articles, settings.item_limit)
-    newest = articles[: settings.item_limit]
-    updated = feed_updated(articles)
-    policy = cache_policy(settings)
-    current = FeedPage(0, len(chunks))
-    resources = {
-        "/" + FEED_PATHS["rss"]: make_resource(
-            build_rss(newest, settings, current), MEDIA_TYPES["rss"], updated, policy, compress
-        ),
-        "/" + FEED_PATHS["atom"]: make_resource(
-            build_atom(newest, settings, current), MEDIA_TYPES["atom"], updated, policy, compress
-        ),
-        "/" + FEED_PATHS["json"]: make_resource(
-            build_json(newest, settings), MEDIA_TYPES["json"], updated, policy, compress
-        ),
-    }
-    if settings.hubs:  # only subscription feeds are WebSub topics; archives never change
-        for path, resource in list(resources.items()):
-            resources[path] = replace(resource, links=feed_links(settings, path))
-    sources: dict[str, object] = {}
-    for number, chunk in enumerate(chunks, start=1):
-        page = FeedPage(number, len(chunks))
-        # An archive's entries never change, so caches may keep it for good.
-        newest_in_chunk = feed_updated(chunk)
-        for kind, build in (("rss", build_rss), ("atom", build_atom)):
-            path = "/" + page.path(kind)
-            sources[path] = source = (chunk, page.links(kind))
-            kept = _unchanged(previous, path, source)
-            resources[path] = kept or make_resource(
-                build(chunk, settings, page),
-                MEDIA_TYPES[kind],
-                newest_in_chunk,
-                ARCHIVE_CACHE_CONTROL,
-                compress,
+
+@lru_cache(maxsize=16)
+def render_fingerprint(settings: Settings) -> bytes:
+    """Return the digest of the rendering code and of the settings rendering depends on."""
+    digest = hashlib.sha256()
+    root = files("feedsvc")
+    for name in _RENDERING_CODE:
+        item = root.joinpath(name)
+        children = sorted(item.iterdir(), key=lambda c: c.name) if item.is_dir() else [item]
+        for child in children:
+            digest.update(child.name.encode() + b"\0" + child.read_bytes())
+    for spec in fields(settings):
+        if spec.name not in _NOT_RENDERED:
+            digest.update(f"{spec.name}={getattr(settings, spec.name)!r}\n".encode())
+    return digest.digest()
+
+
+class _Signer:
+    """Signatures: 128 bits of SHA-256 over the fingerprint, the path and the inputs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._base = hashlib.sha256(render_fingerprint(settings))
+
+    def __call__(self, path: str, last_modified: datetime, *parts: str) -> str:
+        digest = self._base.copy()
+        digest.update("\0".join((path, last_modified.isoformat(), *parts)).encode())
+        return digest.hexdigest()[:32]
+
+
+def _entry_parts(articles: Sequence[Summary]) -> Iterator[str]:
+    for article in articles:
+        yield article.id
+        yield article.digest
+        yield article.published.isoformat()
+
+
+def _row_parts(articles: Sequence[Summary]) -> Iterator[str]:
+    for article in articles:
+        yield article.id
+        yield article.title
+        yield article.standfirst
+        yield article.published.isoformat()
+
+
+class _Renderer:
+    """Renders the resources whose signature is new; the others come from before or a store."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        compress: bool,
+        previous: Site | None,
+        store: Store | None,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.settings = settings
+        self.compress = compress
+        self.previous = previous.resources if previous is not None else {}
+        self.store = store
+        self.progress = progress
+        self.sign = _Signer(settings)
+        self.resources: dict[str, Resource] = {}
+        self.rendered = 0
+
+    def emit(
+        self,
+        path: str,
+        signature: str,
+        render: Callable[[], bytes],
+        media_type: str,
+        last_modified: datetime,
+        cache_control: str,
+        links: tuple[str, ...] = (),
+        hot: bool = False,
+    ) -> Resource:
+        """Add the resource at ``path``, rendering it only when nothing has its signature.
+
+        ``hot`` resources (the feeds, the front page) always keep their bodies in memory.
+        """
+        old = self.previous.get(path)
+        if old is not None and old.signature == signature:
+            self.resources[path] = old
+            return old
+        store = self.store
+        stored = store.known(signature, hot) if store is not None else None
+        if store is not None and stored is not None:
+            resource = describe(
+                stored.etag,
+                stored.size,
+                media_type,
+                last_modified,
+                cache_control,
+                stored.gzip_size,
+                links=links,
+                signature=signature,
+                store=store,
             )
-    return resources, sources
-
-
-def _unchanged(previous: Site | None, path: str, source: object) -> Resource | None:
-    if previous is None or previous.sources.get(path) != source:
-        return None
-    return previous.resources.get(path)
+        else:
+            body = render()
+            self.rendered += 1
+            resource = make_resource(
+                body,
+                media_type,
+                last_modified,
+                cache_control,
+                self.compress,
+                links=links,
+                signature=signature,
+            )
+            if store is not None:
+                resource = store.put(path, resource, hot)
+        self.resources[path] = resource
+        return resource
 
 
 def render_site(
@@ -186,29 +322,119 @@ def render_site(
     compress: bool = True,
     previous: Site | None = None,
     progress: Callable[[int], None] | None = None,
+    store: Store | None = None,
 ) -> Site:
-    """Render every feed and page of ``corpus``. Pure: reads no file, clock or environment.
+    """Render every feed and page of ``corpus``. Reads no clock or environment.
 
-    ``compress`` adds gzip variants (for serving). ``previous``, a site rendered with the
-    same settings, lends the article pages and archives whose inputs did not change.
-    ``progress`` is called with 1 after each article page.
+    Each resource has a signature of what it is made from; one whose signature is that
+    of the same path in ``previous`` (a site rendered before) or of a body in ``store``
+    is not rendered again. Without ``store`` every body stays in memory; with one,
+    bodies go to it (the feeds and the front page stay in memory too). Article pages
+    come first, then archives, index pages and the feeds, so that a store writing
+    into a live folder never publishes a link before its target. ``compress`` adds
+    gzip variants (for serving). ``progress`` is called with 1 after each article page.
+    Only the articles being rendered are read in full (``corpus.full``).
     """
     articles = corpus.articles
     updated = feed_updated(articles)
     policy = cache_policy(settings)
-    resources, sources = render_feeds(articles, settings, compress, previous)
-    for path, body in render_index_pages(articles, settings):
-        resources["/" + path] = make_resource(body, HTML, updated, policy, compress)
-    for article in articles:
-        path = "/" + article_path(article)
-        sources[path] = article
-        resources[path] = _unchanged(previous, path, article) or make_resource(
-            render_article_page(article, settings), HTML, article.updated, policy, compress
+    run = _Renderer(settings, compress, previous, store, progress)
+    sign = run.sign
+    for summary in articles:
+        path = "/" + article_path(summary)
+        run.emit(
+            path,
+            sign(path, summary.updated, summary.id, summary.digest, summary.published.isoformat()),
+            lambda summary=summary: render_article_page(corpus.full(summary), settings),  # type: ignore[misc]
+            HTML,
+            summary.updated,
+            policy,
         )
         if progress is not None:
             progress(1)
-    not_found = make_resource(render_not_found(settings), HTML, updated, "no-cache", compress)
-    return Site(resources, not_found, corpus.problems, sources)
+    chunks = archive_chunks(articles, settings.item_limit)
+    for number, chunk in enumerate(chunks, start=1):
+        page = FeedPage(number, len(chunks))
+        # An archive's entries never change, so caches may keep it for good; its
+        # links depend on whether a newer archive exists, not on how many do.
+        newest_in_chunk = feed_updated(chunk)
+        for kind, build in (("rss", build_rss), ("atom", build_atom)):
+            path = "/" + page.path(kind)
+            run.emit(
+                path,
+                sign(path, newest_in_chunk, str(number < len(chunks)), *_entry_parts(chunk)),
+                lambda chunk=chunk, build=build, page=page: build(  # type: ignore[misc]
+                    corpus.full_articles(chunk), settings, page
+                ),
+                MEDIA_TYPES[kind],
+                newest_in_chunk,
+                ARCHIVE_CACHE_CONTROL,
+            )
+    size = settings.page_size
+    count = max(1, -(-len(articles) // size))
+    for number in range(1, count + 1):
+        rows = articles[(number - 1) * size : number * size]
+        index = IndexPage(number, count)
+        path = "/" + index.path
+        run.emit(
+            path,
+            sign(path, updated, str(count), *_row_parts(rows)),
+            lambda rows=rows, index=index: render_index_page(rows, settings, index),  # type: ignore[misc]
+            HTML,
+            updated,
+            policy,
+            hot=number == 1,
+        )
+    _render_feeds(run, corpus, settings, updated, len(chunks))
+    not_found = run.emit(
+        "/" + NOT_FOUND_FILE,
+        sign(NOT_FOUND_FILE, updated),
+        lambda: render_not_found(settings),
+        HTML,
+        updated,
+        "no-cache",
+        hot=True,
+    )
+    del run.resources["/" + NOT_FOUND_FILE]
+    if store is not None:
+        store.flush()
+    return Site(run.resources, not_found, corpus.problems)
+
+
+def _render_feeds(
+    run: _Renderer, corpus: Corpus, settings: Settings, updated: datetime, archives: int
+) -> None:
+    """Add the subscription feeds: the newest ``item_limit`` articles, in full."""
+    newest = corpus.articles[: settings.item_limit]
+    current = FeedPage(0, archives)
+    parts = (str(archives), *_entry_parts(newest))
+    full: list[Article] = []
+
+    def entries() -> list[Article]:
+        if not full:
+            full.extend(corpus.full_articles(newest))
+        return full
+
+    for kind in ("rss", "atom", "json"):
+        path = "/" + FEED_PATHS[kind]
+
+        def render(kind: str = kind) -> bytes:
+            if kind == "rss":
+                return build_rss(entries(), settings, current)
+            if kind == "atom":
+                return build_atom(entries(), settings, current)
+            return build_json(entries(), settings)
+
+        run.emit(
+            path,
+            run.sign(path, updated, *parts),
+            render,
+            MEDIA_TYPES[kind],
+            updated,
+            cache_policy(settings),
+            links=feed_links(settings, path) if settings.hubs else (),
+            hot=True,
+        )
 
 
 def file_path(url_path: str) -> str:

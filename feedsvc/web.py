@@ -6,58 +6,91 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import watchfiles
 from flask import Flask, Response, redirect, request
 from werkzeug.exceptions import HTTPException, NotFound
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+from feedsvc.cache import ParseCache, site_folder
 from feedsvc.config import Settings, load_settings
 from feedsvc.errors import FeedsvcError
-from feedsvc.repository import Corpus, FileKey, file_key, list_article_files, load_corpus
+from feedsvc.repository import Corpus, FileKey, file_key, folder_keys, is_candidate, load_corpus
 from feedsvc.responses import Answer, answer, answer_not_found
 from feedsvc.site import REDIRECTS, Resource, Site, render_site
+from feedsvc.store import FOLDER as BODIES
+from feedsvc.store import BlobStore
 from feedsvc.websub import announce_changes
 
 log = logging.getLogger("feedsvc")
 RETRY_AFTER_SECONDS = 5
 
-Signature = tuple[tuple[str, FileKey | None], ...]
-
-
-def folder_signature(settings: Settings) -> Signature:
-    """Return the names and keys (size, times, inode) of the article files.
-
-    Cheap, and different after any edit, addition, removal, rename or chmod.
-    """
-    return tuple((path.name, file_key(path)) for path in list_article_files(settings.articles))
+# Without inotify events (a network file system) a full check still runs this often.
+SAFETY_CHECKS = 15  # times reload_interval
 
 
 class SiteState:
-    """The site being served; replaced whole, only by a complete, successful rebuild."""
+    """The site being served; replaced whole, only by a complete, successful rebuild.
+
+    With a cache folder, parsed articles and rendered bodies are kept there: a restart
+    reads and renders only what changed, and a worker holds in memory the headers of
+    every resource but the bodies of the feeds, the front page and the 404 page only.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.site: Site | None = None
-        self._signature: Signature | None = None
+        self._keys: dict[str, FileKey | None] | None = None
         self._corpus: Corpus | None = None
+        self._cache: ParseCache | None = None
+        self._store: BlobStore | None = None
         self._lock = threading.Lock()
 
-    def refresh(self) -> bool:
+    def _open_cache(self) -> None:
+        if self._cache is not None:
+            return
+        self._cache = ParseCache.for_settings(self.settings)
+        folder = site_folder(self.settings)
+        if self._cache.enabled and folder is not None:
+            try:
+                self._store = BlobStore(folder / BODIES, self._cache)
+            except OSError as exc:
+                log.warning("%s: cannot keep rendered pages there (%s)", folder, exc)
+
+    def _listing(self, changed: set[str] | None) -> dict[str, FileKey | None]:
+        if changed is None or self._keys is None:
+            return folder_keys(self.settings.articles)
+        keys = dict(self._keys)
+        for name in changed:
+            key = file_key(self.settings.articles / name)
+            if key is None:
+                keys.pop(name, None)
+            elif is_candidate(name):
+                keys[name] = key
+        return keys
+
+    def refresh(self, changed: set[str] | None = None) -> bool:
         """Rebuild if the articles changed; return True when a new site is being served.
 
-        A failed rebuild is logged and the last good site stays in place.
+        ``changed``: the names of the files known to have changed (from inotify); the
+        others keep their last keys. None: look at every file. A failed rebuild is
+        logged and the last good site stays in place.
         """
         with self._lock:
             try:
-                signature = folder_signature(self.settings)
-                if signature == self._signature:
+                keys = self._listing(changed)
+                if keys == self._keys:
                     return False
-                corpus = load_corpus(self.settings, previous=self._corpus)  # reads what changed
-                # Pages and archives of unchanged articles are kept, not rendered again.
-                site = render_site(corpus, self.settings, previous=self.site)
+                self._open_cache()
+                corpus = load_corpus(
+                    self.settings, self._corpus, self._cache, keep_bodies=False, keys=keys
+                )
+                # Only resources whose inputs changed are rendered.
+                site = render_site(corpus, self.settings, previous=self.site, store=self._store)
             except (FeedsvcError, OSError) as exc:
                 log.error("rebuild failed, still serving the last good site: %s", exc)
                 return False
@@ -66,15 +99,56 @@ class SiteState:
             log.info(
                 "serving %d articles (%d problems)", len(corpus.articles), len(corpus.problems)
             )
-            previous, self.site, self._signature = self.site, site, signature
+            previous, self.site, self._keys = self.site, site, keys
             self._corpus = corpus
             announce_changes(previous, site, self.settings)  # in the background, never blocks
             return True
 
+    def lost(self, etag: str) -> None:
+        """A stored body could not be read: render it again at the next check."""
+        log.error("rendered body %s is missing from the cache folder; rendering it again", etag)
+        if self._store is not None:
+            self._store.forget(etag)
+        with self._lock:
+            self.site = self.site and Site(
+                {p: r for p, r in self.site.resources.items() if r.etag != etag},
+                self.site.not_found,
+                self.site.problems,
+            )
+            self._keys = None
+
     def poll(self, stop: threading.Event) -> None:
-        """Check for changes every ``reload_interval`` seconds until ``stop`` is set."""
+        """Watch the folder until ``stop`` is set; rebuild on each change.
+
+        inotify (through watchfiles) reports changes as they happen; a full check
+        still runs every SAFETY_CHECKS reload intervals, and every interval where
+        inotify is not available.
+        """
         self.refresh()
-        while not stop.wait(self.settings.reload_interval):
+        interval = self.settings.reload_interval
+        try:
+            watching = watchfiles.watch(
+                self.settings.articles,
+                watch_filter=None,
+                recursive=False,
+                debounce=int(interval * 1000),
+                step=20,
+                stop_event=stop,
+                rust_timeout=int(interval * SAFETY_CHECKS * 1000),
+                yield_on_timeout=True,
+                raise_interrupt=False,
+            )
+            for changes in watching:
+                self.refresh({Path(path).name for _, path in changes} if changes else None)
+        except (OSError, RuntimeError) as exc:  # no inotify, folder gone
+            if not stop.is_set():
+                log.warning(
+                    "cannot watch %s (%s); checking every %ss",
+                    self.settings.articles,
+                    exc,
+                    interval,
+                )
+        while not stop.wait(interval):
             self.refresh()
 
 
@@ -82,12 +156,13 @@ def _to_response(result: Answer) -> Response:
     return Response(result.body, status=result.status, headers=result.headers)
 
 
-def _answer_request(resource: Resource, environ: WSGIEnvironment) -> Answer:
+def _answer_request(resource: Resource, environ: WSGIEnvironment, with_body: bool = True) -> Answer:
     return answer(
         resource,
         environ.get("HTTP_ACCEPT_ENCODING"),
         environ.get("HTTP_IF_NONE_MATCH"),
         environ.get("HTTP_IF_MODIFIED_SINCE"),
+        with_body,
     )
 
 
@@ -108,9 +183,14 @@ class FastPath:
         if site is not None and (method == "GET" or method == "HEAD"):
             resource = site.resources.get(environ.get("PATH_INFO", ""))
             if resource is not None:
-                result = _answer_request(resource, environ)
+                try:
+                    result = _answer_request(resource, environ, method == "GET")
+                except OSError:
+                    # The cache folder lost a body (deleted by hand): render it again.
+                    self.state.lost(resource.etag)
+                    return _starting_up()(environ, start_response)
                 start_response(result.status, result.headers)
-                return [result.body] if method == "GET" else []
+                return [result.body]
         return self.app(environ, start_response)
 
 
@@ -134,7 +214,11 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
                 return redirect(settings.url(request.path + "/"), code=301)  # type: ignore[return-value]
             raise NotFound()  # the 404 page, from http_error below
         # Reached only when a new site with this path was swapped in after FastPath looked.
-        return _to_response(_answer_request(resource, request.environ))
+        try:
+            return _to_response(_answer_request(resource, request.environ))
+        except OSError:
+            state.lost(resource.etag)
+            return _starting_up()
 
     def redirect_view(**_: object) -> Response:
         return redirect(settings.url(REDIRECTS[request.path]), code=301)  # type: ignore[return-value]

@@ -39,6 +39,16 @@ def require_tool(path: str | None, name: str) -> str:
     pytest.skip(f"{name} is not installed")
 
 
+@pytest.fixture(autouse=True)
+def private_cache_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Point the default cache folder (and that of servers the test starts) at a temp folder."""
+    home = tmp_path_factory.mktemp("cache-home")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    return home
+
+
 @pytest.fixture
 def articles_dir(tmp_path: Path) -> Path:
     """A private copy of the sample articles that a test may change."""

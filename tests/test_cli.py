@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -15,12 +16,13 @@ from click.testing import CliRunner, Result
 import feedsvc.output
 from feedsvc.cli import cli
 from feedsvc.config import Settings
-from feedsvc.hosting import render_hosting_files
-from feedsvc.output import MARKER
+from feedsvc.hosting import HEADERS_FILE, NGINX_FILE, REDIRECTS_FILE, render_hosting_files
+from feedsvc.output import MARKER, read_manifest
 from feedsvc.repository import load_corpus
-from feedsvc.site import NOT_FOUND_FILE, Site, file_path, render_site
+from feedsvc.site import NOT_FOUND_FILE, Site, file_path, make_etag, render_site
 from tests.conftest import BASE_URL
 
+HOSTING_FILES = {HEADERS_FILE, NGINX_FILE, REDIRECTS_FILE}
 GOOD = "2023-10-31\n\nA good article\nStandfirst\n\nBody.\n"
 
 
@@ -72,13 +74,19 @@ def test_build_writes_every_resource(runner: CliRunner, articles_dir: Path, tmp_
     required |= {f"articles/{article.slug}/index.html" for article in corpus.articles}
     assert required <= expected.keys()
     written = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    assert written.pop(MARKER) == b""
+    written.pop(MARKER)
     assert written == expected  # the same bytes the server sends
     assert feedparser.parse(written["feed.xml"]).bozo == 0
+    manifest = read_manifest(out)
+    assert manifest is not None
+    assert {file_path(path) for path in manifest} == expected.keys() - HOSTING_FILES
+    for path, (_, stored) in manifest.items():
+        assert stored.etag == make_etag(written[file_path(path)])
 
     assert result.stderr == ""
-    assert f"wrote {len(expected)} files to {out}" in result.stdout
-    assert f"{len(corpus.articles)} article pages" in result.stdout
+    assert f"wrote {len(expected) + 1} files to {out} ({len(corpus.articles)} articles)" in (
+        result.stdout
+    )
     assert leftovers(out) == []
 
 
@@ -326,22 +334,24 @@ def test_failed_build_leaves_previous_output_untouched(
 
 @pytest.mark.parametrize("error", [OSError(errno.EIO, "I/O error"), KeyboardInterrupt()],
                          ids=["io-error", "interrupt"])  # fmt: skip
+@pytest.mark.parametrize("mode", [(), ("--full",)], ids=["incremental", "full"])
 def test_failure_after_all_files_are_written_keeps_previous_output(
     runner: CliRunner,
     articles_dir: Path,
     previous: Path,
     monkeypatch: pytest.MonkeyPatch,
     error: BaseException,
+    mode: tuple[str, ...],
 ) -> None:
     before = tree(previous)
-    write_files = feedsvc.output.write_files
+    finish = feedsvc.output._finish
 
-    def fail_at_the_end(site: Site, folder: Path, *progress: object) -> int:
-        write_files(site, folder)
+    def fail_at_the_end(site: Site, *args: Any) -> None:
+        finish(site, *args)
         raise error
 
-    monkeypatch.setattr(feedsvc.output, "write_files", fail_at_the_end)
-    assert build(runner, articles_dir, previous).exit_code == 1
+    monkeypatch.setattr(feedsvc.output, "_finish", fail_at_the_end)
+    assert build(runner, articles_dir, previous, *mode).exit_code == 1
     assert tree(previous) == before
     assert leftovers(previous) == []
 
@@ -355,7 +365,7 @@ def test_failed_swap_keeps_previous_output(
         raise OSError(errno.EIO, "I/O error", str(second))
 
     monkeypatch.setattr(feedsvc.output, "_exchange", refuse)
-    assert build(runner, articles_dir, previous).exit_code == 1
+    assert build(runner, articles_dir, previous, "--full").exit_code == 1
     assert tree(previous) == before
     assert leftovers(previous) == []
 
@@ -364,7 +374,7 @@ def test_build_without_folder_exchange_replaces_output(
     runner: CliRunner, articles_dir: Path, previous: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(feedsvc.output, "_exchange", lambda first, second: False)
-    assert build(runner, articles_dir, previous).exit_code == 0
+    assert build(runner, articles_dir, previous, "--full").exit_code == 0
     assert (previous / "articles" / "00000000000000ff" / "index.html").is_file()
     assert leftovers(previous) == []
 
@@ -384,7 +394,7 @@ def test_failed_second_rename_without_exchange_keeps_previous_output(
 
     monkeypatch.setattr(feedsvc.output, "_exchange", lambda first, second: False)
     monkeypatch.setattr(feedsvc.output.os, "rename", rename_once)
-    result = build(runner, articles_dir, previous)
+    result = build(runner, articles_dir, previous, "--full")
     monkeypatch.undo()
     assert result.exit_code == 1
     assert tree(previous) == before
@@ -409,7 +419,7 @@ def test_undeletable_old_output_does_not_fail_a_finished_build(
     if not exchange:
         monkeypatch.setattr(feedsvc.output, "_exchange", lambda first, second: False)
     monkeypatch.setattr(feedsvc.output.shutil, "rmtree", rmtree_fails)
-    result = build(runner, articles_dir, previous)
+    result = build(runner, articles_dir, previous, "--full")
     monkeypatch.undo()
     assert result.exit_code == 0, result.output
     assert (previous / "articles" / "00000000000000ff" / "index.html").is_file()
@@ -546,14 +556,5 @@ def test_large_builds_log_progress_lines_without_a_terminal(
     lines = result.stderr.splitlines()
     rendering = [line for line in lines if line.startswith("rendering pages: ")]
     assert rendering == [f"rendering pages: {n}/1000" for n in range(100, 1001, 100)]
-    writing = [
-        line.removeprefix("writing files: ").split("/") for line in lines if "writing" in line
-    ]
-    done = [int(count) for count, _ in writing]
-    hosting = len(
-        render_hosting_files(render_site(load_corpus(Settings(articles=articles)), Settings()))
-    )
-    total = len([p for p in (tmp_path / "out").rglob("*") if p.is_file()]) - 1 - hosting
-    assert done == sorted(done) and done[-1] == total and {t for _, t in writing} == {str(total)}
     small = build(runner, articles_dir, tmp_path / "out2")  # 6 articles: no progress lines
     assert small.exit_code == 0 and "rendering pages" not in small.stderr

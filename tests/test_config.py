@@ -25,15 +25,32 @@ def write_toml(path: Path, text: str) -> Path:
 
 
 def test_defaults_without_any_source() -> None:
-    assert load_settings(env={}) == Settings()
+    assert load_settings(env={}) == Settings(cache_dir=Path.home() / ".cache" / "feedsvc")
     defaults = Settings()
     assert defaults.base_url == "http://127.0.0.1:8000/"
     assert defaults.articles == Path("articles")
     assert (defaults.timezone, defaults.item_limit) == ("UTC", 50)
 
 
+def test_cache_dir_default_follows_xdg_and_can_be_set() -> None:
+    assert load_settings(env={"XDG_CACHE_HOME": "/var/cache"}).cache_dir == Path(
+        "/var/cache/feedsvc"
+    )
+    # A relative XDG_CACHE_HOME is invalid by the XDG spec and ignored.
+    relative = load_settings(env={"XDG_CACHE_HOME": "cache"}).cache_dir
+    assert relative == Path.home() / ".cache" / "feedsvc"
+    assert load_settings(env={"FEEDSVC_CACHE_DIR": "/tmp/c"}).cache_dir == Path("/tmp/c")
+
+
+def test_cache_dir_inside_the_articles_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cache_dir.*outside the articles folder"):
+        load_settings(env={}, overrides={"articles": tmp_path, "cache_dir": tmp_path / "c"})
+
+
 def test_unrelated_environment_is_ignored() -> None:
-    assert load_settings(env={"TZ": "Asia/Tokyo", "FEEDSVCX": "1", "HOME": "/"}) == Settings()
+    assert load_settings(env={"TZ": "Asia/Tokyo", "FEEDSVCX": "1", "HOME": "/"}) == Settings(
+        cache_dir=Path.home() / ".cache" / "feedsvc"
+    )
 
 
 def test_toml_overrides_defaults(cwd: Path) -> None:

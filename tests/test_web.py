@@ -123,7 +123,8 @@ def _fields(settings: Settings) -> dict[str, object]:
 
 
 def test_article_page_shows_the_article(client: FlaskClient, settings: Settings) -> None:
-    for article in load_corpus(settings).articles:
+    corpus = load_corpus(settings)
+    for article in corpus.full_articles(corpus.articles):
         response = client.get(f"/articles/{article.slug}/")
         assert response.status_code == 200
         html = lxml.html.fromstring(response.data)
@@ -161,7 +162,8 @@ def test_validators_and_cache_headers(client: FlaskClient, settings: Settings, p
 
 
 def test_article_last_modified_is_its_own_date(client: FlaskClient, settings: Settings) -> None:
-    for article in load_corpus(settings).articles:
+    corpus = load_corpus(settings)
+    for article in corpus.full_articles(corpus.articles):
         response = client.get(f"/articles/{article.slug}/")
         assert parse_date(response.headers["Last-Modified"]) == article.updated
 

@@ -1,0 +1,288 @@
+"""The parse cache: what each article file gave, kept on disk between runs (SQLite).
+
+A restart or a rebuild reads again only the files whose size, times or inode changed;
+the others come from here, without their paragraphs (only the articles being rendered
+need those, and they are read from their files). The cache is an optimization and is
+never trusted more than the files: a row whose key no longer matches is ignored, a
+cache written by another format or other settings is emptied, and a cache that cannot
+be read is deleted and rebuilt. Deleting the cache folder at any time is safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from feedsvc.articles import Summary
+from feedsvc.config import Settings
+
+log = logging.getLogger("feedsvc")
+
+# Bump when the meaning of a row changes; the parser's own source is part of the
+# fingerprint too, so a change to how files are read empties the cache by itself.
+FORMAT = 1
+DATABASE = "parse.sqlite3"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    name TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER,
+    id TEXT, title TEXT, standfirst TEXT, published TEXT, zone TEXT, digest TEXT,
+    problems TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rendered (
+    signature TEXT PRIMARY KEY, etag TEXT NOT NULL, size INTEGER NOT NULL, gzip_size INTEGER
+);
+"""
+
+FileKey = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+Rendered = tuple[str, int, int | None]  # ETag, size, gzip size
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One file's row: its key when read, the article's summary (None: skipped), problems.
+
+    ``problems`` are ``(reason, skipped)`` pairs.
+    """
+
+    key: FileKey
+    summary: Summary | None
+    problems: tuple[tuple[str, bool], ...]
+
+
+def site_folder(settings: Settings) -> Path | None:
+    """Return the cache folder of ``settings.articles``, or None when caching is off."""
+    if settings.cache_dir is None:
+        return None
+    name = hashlib.sha256(str(settings.articles.resolve()).encode("utf-8")).hexdigest()[:16]
+    return settings.cache_dir / name
+
+
+def fingerprint(settings: Settings) -> str:
+    """Return what the rows depend on besides the files: format, parser and its settings."""
+    digest = hashlib.sha256(f"{FORMAT}\n".encode())
+    for module in ("articles.py", "repository.py", "cache.py"):
+        digest.update(files("feedsvc").joinpath(module).read_bytes())
+    parts = (
+        str(settings.articles.resolve()),
+        settings.timezone,
+        json.dumps(settings.chrome_lines),
+        str(settings.max_file_bytes),
+    )
+    digest.update("\n".join(parts).encode("utf-8"))
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _zone(key: str) -> tzinfo:
+    return ZoneInfo(key)
+
+
+def _stored_time(moment: datetime) -> tuple[str, str]:
+    return moment.isoformat(), getattr(moment.tzinfo, "key", "") or ""
+
+
+def _loaded_time(text: str, zone: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if zone:
+        return moment.astimezone(_zone(zone))  # same instant, the zone's own rules
+    offset = moment.utcoffset()
+    if offset is None:
+        raise ValueError("naive time")
+    return moment.replace(tzinfo=UTC if offset == timedelta(0) else timezone(offset))
+
+
+class ParseCache:
+    """The rows of one articles folder; every method degrades to "nothing cached" on error."""
+
+    def __init__(self, folder: Path | None, settings: Settings) -> None:
+        self.path = folder / DATABASE if folder is not None else None
+        self._fingerprint = fingerprint(settings) if folder is not None else ""
+        self._db: sqlite3.Connection | None = None
+        if self.path is not None:
+            self._db = self._open(self.path)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> ParseCache:
+        return cls(site_folder(settings), settings)
+
+    @property
+    def enabled(self) -> bool:
+        return self._db is not None
+
+    def _open(self, path: Path) -> sqlite3.Connection | None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            log.warning("%s: cannot create the cache folder (%s); running without it", path, exc)
+            return None
+        for attempt in (1, 2):
+            try:
+                return self._connect(path)
+            except sqlite3.DatabaseError as exc:
+                if attempt == 2:
+                    log.warning("%s: cannot use the cache (%s); running without it", path, exc)
+                    return None
+                log.warning("%s: cache unreadable (%s); deleting and rebuilding it", path, exc)
+                self._delete(path)
+        return None
+
+    def _connect(self, path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
+            if row is None or row[0] != self._fingerprint:
+                # Another format, parser or settings: start again from empty tables.
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("DROP TABLE IF EXISTS files")
+                db.execute("DROP TABLE IF EXISTS rendered")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (self._fingerprint,)
+                )
+                db.execute("COMMIT")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    @staticmethod
+    def _delete(path: Path) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            try:
+                path.with_name(path.name + suffix).unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("%s: cannot delete (%s)", path, exc)
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        """Stop using a cache that failed; a corrupt one is deleted so the next run rebuilds."""
+        assert self.path is not None
+        log.warning("%s: cache failed (%s); running without it", self.path, exc)
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            self._delete(self.path)
+
+    def entries(self) -> dict[str, Entry]:
+        """Return every row that reads back whole, by file name; rows that do not are left out."""
+        if self._db is None:
+            return {}
+        try:
+            rows = self._db.execute("SELECT * FROM files").fetchall()
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return {}
+        result: dict[str, Entry] = {}
+        for row in rows:
+            entry = _entry(row)
+            if entry is not None:
+                result[row[0]] = entry
+        return result
+
+    def update(self, changed: Mapping[str, Entry], removed: Iterable[str]) -> None:
+        """Store the rows of ``changed`` files and forget ``removed`` ones, in one transaction."""
+        if self._db is None:
+            return
+        gone = [(name,) for name in removed]
+        if not changed and not gone:
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [_row(name, entry) for name, entry in changed.items()],
+                )
+                self._db.executemany("DELETE FROM files WHERE name = ?", gone)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            self._failed(exc)
+
+    def rendered(self) -> dict[str, Rendered]:
+        """Return the ETag and sizes of rendered bodies by the signature of their inputs."""
+        if self._db is None:
+            return {}
+        try:
+            rows = self._db.execute("SELECT * FROM rendered").fetchall()
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return {}
+        return {
+            row[0]: (row[1], row[2], row[3])
+            for row in rows
+            if isinstance(row[1], str) and isinstance(row[2], int)
+        }
+
+    def add_rendered(self, rows: Iterable[tuple[str, Rendered]]) -> None:
+        """Remember the ETag and sizes of newly rendered bodies by signature."""
+        if self._db is None:
+            return
+        values = [(signature, *rendered) for signature, rendered in rows]
+        if not values:
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("INSERT OR REPLACE INTO rendered VALUES (?, ?, ?, ?)", values)
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._failed(exc)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def _row(name: str, entry: Entry) -> tuple[object, ...]:
+    summary = entry.summary
+    article: tuple[object, ...] = (None,) * 6
+    if summary is not None:
+        published, zone = _stored_time(summary.published)
+        article = (summary.id, summary.title, summary.standfirst, published, zone, summary.digest)
+    return (name, *entry.key, *article, json.dumps(entry.problems))
+
+
+def _entry(row: tuple[object, ...]) -> Entry | None:
+    """Return the Entry a row stands for, or None when any part of it is not as written."""
+    try:
+        name, size, mtime, ctime, ino, ident, title, standfirst, published, zone, digest = row[:11]
+        key = (size, mtime, ctime, ino)
+        if not all(isinstance(part, int) for part in key):
+            return None
+        problems = tuple((str(reason), bool(skipped)) for reason, skipped in json.loads(row[11]))  # type: ignore[arg-type]
+        summary = None
+        if ident is not None:
+            texts = (name, ident, title, standfirst, published, zone, digest)
+            if not all(isinstance(text, str) for text in texts):
+                return None
+            summary = Summary(
+                str(ident),
+                str(name),
+                str(title),
+                str(standfirst),
+                _loaded_time(str(published), str(zone)),
+                digest=str(digest),
+            )
+        return Entry(key, summary, problems)  # type: ignore[arg-type]
+    except (ValueError, TypeError, KeyError):
+        return None
