@@ -58,6 +58,7 @@ class Summary:
     standfirst: str
     published: datetime
     digest: str = field(default="", kw_only=True)
+    number: int = field(default=0, kw_only=True)  # the file name's, which orders ties
 
     @property
     def slug(self) -> str:
@@ -79,7 +80,13 @@ class Article(Summary):
     def summary(self) -> Summary:
         """Return the article without its paragraphs (what a server keeps of every article)."""
         return Summary(
-            self.id, self.source, self.title, self.standfirst, self.published, digest=self.digest
+            self.id,
+            self.source,
+            self.title,
+            self.standfirst,
+            self.published,
+            digest=self.digest,
+            number=self.number,
         )
 
 
@@ -262,4 +269,5 @@ def parse_article(
         published=published,
         paragraphs=tuple(paragraphs),
         digest=text_digest(title, standfirst, tuple(paragraphs)),
+        number=file_name.number,
     )

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from feedsvc.articles import Summary
@@ -36,7 +37,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     name TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER,
     id TEXT, title TEXT, standfirst TEXT, published TEXT, zone TEXT, digest TEXT,
-    problems TEXT NOT NULL
+    number INTEGER, problems TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS rendered (
     signature TEXT PRIMARY KEY, etag TEXT NOT NULL, size INTEGER NOT NULL, gzip_size INTEGER
@@ -207,7 +208,7 @@ class ParseCache:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [_row(name, entry) for name, entry in changed.items()],
                 )
                 self._db.executemany("DELETE FROM files WHERE name = ?", gone)
@@ -255,34 +256,35 @@ class ParseCache:
 
 def _row(name: str, entry: Entry) -> tuple[object, ...]:
     summary = entry.summary
-    article: tuple[object, ...] = (None,) * 6
+    article: tuple[object, ...] = (None,) * 7
     if summary is not None:
         published, zone = _stored_time(summary.published)
         article = (summary.id, summary.title, summary.standfirst, published, zone, summary.digest)
+        article += (summary.number,)
     return (name, *entry.key, *article, json.dumps(entry.problems))
 
 
-def _entry(row: tuple[object, ...]) -> Entry | None:
+def _entry(row: tuple[Any, ...]) -> Entry | None:
     """Return the Entry a row stands for, or None when any part of it is not as written."""
     try:
         name, size, mtime, ctime, ino, ident, title, standfirst, published, zone, digest = row[:11]
-        key = (size, mtime, ctime, ino)
-        if not all(isinstance(part, int) for part in key):
+        number, bad = row[11:]
+        if type(size) is not int or type(mtime) is not int or type(ctime) is not int:
             return None
-        problems = tuple((str(reason), bool(skipped)) for reason, skipped in json.loads(row[11]))  # type: ignore[arg-type]
+        if type(ino) is not int:
+            return None
+        problems: tuple[tuple[str, bool], ...] = ()
+        if bad != "[]":
+            problems = tuple((str(reason), bool(skipped)) for reason, skipped in json.loads(bad))
         summary = None
         if ident is not None:
-            texts = (name, ident, title, standfirst, published, zone, digest)
-            if not all(isinstance(text, str) for text in texts):
+            for text in (name, ident, title, standfirst, published, zone, digest):
+                if type(text) is not str:
+                    return None
+            if type(number) is not int:
                 return None
-            summary = Summary(
-                str(ident),
-                str(name),
-                str(title),
-                str(standfirst),
-                _loaded_time(str(published), str(zone)),
-                digest=str(digest),
-            )
-        return Entry(key, summary, problems)  # type: ignore[arg-type]
+            moment = _loaded_time(published, zone)
+            summary = Summary(ident, name, title, standfirst, moment, digest=digest, number=number)
+        return Entry((size, mtime, ctime, ino), summary, problems)
     except (ValueError, TypeError, KeyError):
         return None

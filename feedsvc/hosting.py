@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
 
 from feedsvc.errors import BuildError
 from feedsvc.responses import answer, answer_not_found
-from feedsvc.site import NOT_FOUND_FILE, REDIRECTS, Resource, Site
+from feedsvc.site import NOT_FOUND_FILE, REDIRECTS, Resource, Site, describe
 
 HEADERS_FILE = "_headers"
 REDIRECTS_FILE = "_redirects"
@@ -56,6 +58,14 @@ def resource_headers(resource: Resource) -> Headers:
 
     Content-Type included; ETag, Last-Modified, length and encoding left to the server.
     """
+    # The same few kinds for every resource of a site: one answer per kind.
+    return _kind_headers(resource.media_type, resource.cache_control, resource.links)
+
+
+@lru_cache(maxsize=256)
+def _kind_headers(media_type: str, cache_control: str, links: tuple[str, ...]) -> Headers:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    resource = describe('"0"', 0, media_type, epoch, cache_control, None, links=links)
     headers = answer(resource, None, with_body=False).headers
     return tuple((name, value) for name, value in headers if name.lower() not in _SERVER_HEADERS)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import errno
-import json
 import os
 import shutil
 import tempfile
@@ -53,32 +52,57 @@ def _check_target(out: Path) -> None:
 MANIFEST_FORMAT = 1
 
 
-def read_manifest(out: Path) -> dict[str, tuple[str, Stored]] | None:
-    """Return what the build in ``out`` wrote: path -> (signature, body); None if unknown.
+class Manifest:
+    """What the build in a folder wrote: one line per resource (path, signature, ETag, size).
 
-    The marker of a build holds this list; a marker of another format, an empty or
-    damaged one, means the next build is a full one.
+    Lines are split only when asked for; most of a large site is only looked up.
+    """
+
+    def __init__(self, lines: list[str]) -> None:
+        self._by_signature: dict[str, str] = {}
+        self.paths: list[str] = []
+        for line in lines:
+            path, signature, _ = line.split("\t", 2)
+            self._by_signature[signature] = line
+            self.paths.append(path)
+
+    def line(self, signature: str) -> str | None:
+        return self._by_signature.get(signature)
+
+    def stored(self, signature: str) -> Stored | None:
+        line = self._by_signature.get(signature)
+        if line is None:
+            return None
+        _, _, etag, size = line.split("\t")
+        return Stored(etag, int(size), None)
+
+
+def read_manifest(out: Path) -> Manifest | None:
+    """Return the manifest of the build in ``out``; None when there is none to trust.
+
+    A marker of another format, an empty or damaged one, means the next build is a
+    full one.
     """
     try:
-        data = json.loads((out / MARKER).read_bytes())
-        if data["format"] != MANIFEST_FORMAT:
+        head, *lines = (out / MARKER).read_text("utf-8").split("\n")
+        if head != _MANIFEST_HEAD or lines[-1] != "":
             return None
-        return {
-            path: (signature, Stored(etag, size, None))
-            for path, signature, etag, size in data["resources"]
-        }
-    except (OSError, ValueError, KeyError, TypeError):
+        return Manifest(lines[:-1])
+    except (OSError, ValueError):
         return None
 
 
-def _manifest(site: Site) -> bytes:
-    rows = [
-        [path, resource.signature, resource.etag, resource.size]
-        for path, resource in sorted(
-            {**site.resources, "/" + NOT_FOUND_FILE: site.not_found}.items()
-        )
-    ]
-    return json.dumps({"format": MANIFEST_FORMAT, "resources": rows}, indent=0).encode()
+# The marker's first line; then one line per resource: path, signature, ETag, size.
+_MANIFEST_HEAD = f"feedsvc build manifest {MANIFEST_FORMAT}"
+
+
+def _manifest(site: Site, previous: Manifest | None) -> bytes:
+    everything = {**site.resources, "/" + NOT_FOUND_FILE: site.not_found}
+    lines = [_MANIFEST_HEAD]
+    for path, res in sorted(everything.items()):
+        line = previous.line(res.signature) if previous is not None else None
+        lines.append(line or f"{path}\t{res.signature}\t{res.etag}\t{res.size}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 class FolderStore:
@@ -94,18 +118,18 @@ class FolderStore:
     def __init__(
         self,
         folder: Path,
-        previous: dict[str, tuple[str, Stored]] | None = None,
+        previous: Manifest | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> None:
         self.folder = folder
-        self._previous = {signature: stored for signature, stored in (previous or {}).values()}
+        self.previous = previous
         self._progress = progress
         self._folders: set[Path] = set()
         self.written = 0
         self.order: list[str] = []  # the files written, in order
 
     def known(self, signature: str, hot: bool) -> Stored | None:
-        return self._previous.get(signature)
+        return self.previous.stored(signature) if self.previous is not None else None
 
     def put(self, path: str, resource: Resource, hot: bool = False) -> Resource:
         assert resource.body is not None
@@ -141,7 +165,7 @@ def _finish(site: Site, store: FolderStore, live: Path | None = None) -> None:
     for relative, body in sorted(hosting.items()):
         if live is None or not _same(live / relative, body):
             store.write(relative, body)
-    store.write(MARKER, _manifest(site))
+    store.write(MARKER, _manifest(site, store.previous))
 
 
 def _same(path: Path, body: bytes) -> bool:
@@ -166,11 +190,11 @@ def write_files(site: Site, folder: Path, progress: Callable[[int], None] | None
     return store.written
 
 
-def _remove_stale(out: Path, before: dict[str, tuple[str, Stored]], site: Site) -> int:
+def _remove_stale(out: Path, before: Manifest, site: Site) -> int:
     """Delete the files of resources the new site no longer has, and their empty folders."""
     removed = 0
     current = site.resources.keys() | {"/" + NOT_FOUND_FILE}
-    for path in sorted(before.keys() - current):
+    for path in sorted(set(before.paths) - current):
         target = out / file_path(path)
         target.unlink(missing_ok=True)
         removed += 1
@@ -243,7 +267,7 @@ def _remove_leftovers(out: Path) -> None:
 def _render_into(
     render: Callable[[FolderStore], Site],
     folder: Path,
-    previous: dict[str, tuple[str, Stored]] | None,
+    previous: Manifest | None,
     progress: Callable[[int], None] | None,
 ) -> tuple[Site, int]:
     store = FolderStore(folder, previous, progress=progress)

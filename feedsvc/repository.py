@@ -17,7 +17,6 @@ from feedsvc.articles import (
     clean_text,
     looks_binary,
     parse_article,
-    parse_file_name,
 )
 from feedsvc.cache import Entry, ParseCache
 from feedsvc.config import Settings
@@ -90,6 +89,7 @@ class Corpus:
                     summary.standfirst,
                     summary.published,
                     digest=summary.digest,
+                    number=summary.number,
                 )
         if article.published != summary.published or article.id != summary.id:
             # Dates of ties are spread by the load; the id is the file name's.
@@ -110,6 +110,14 @@ def list_article_files(folder: Path) -> list[Path]:
 
     Raises ArticlesDirError when the folder is missing, not a folder or unreadable.
     """
+    return [folder / name for name in list_article_names(folder)]
+
+
+def list_article_names(folder: Path) -> list[str]:
+    """Return the names of the candidate article files of ``folder``, sorted.
+
+    Raises ArticlesDirError when the folder is missing, not a folder or unreadable.
+    """
     try:
         with os.scandir(folder) as entries:
             names = sorted(entry.name for entry in entries if is_candidate(entry.name))
@@ -125,7 +133,7 @@ def list_article_files(folder: Path) -> list[Path]:
         raise ArticlesDirError(
             f"{folder}: cannot list the articles folder: {exc.strerror}"
         ) from None
-    return [folder / name for name in names]
+    return names
 
 
 def _outside(path: Path, root: Path) -> bool:
@@ -229,10 +237,10 @@ def _distinct_times(articles: list[Summary]) -> Iterator[Summary]:
 
 
 def _chronological(article: Summary) -> tuple[object, ...]:
-    return (article.published, parse_file_name(article.source).number, article.id)
+    return (article.published, article.number, article.id)
 
 
-def file_key(path: Path) -> FileKey | None:
+def file_key(path: str | Path) -> FileKey | None:
     """Return the key of ``path`` (links followed); None when it cannot be looked at now."""
     try:
         info = os.stat(path)
@@ -247,11 +255,12 @@ def folder_keys(folder: Path) -> dict[str, FileKey | None]:
     Cheap (one stat per file), and different after any edit, addition, removal,
     rename or chmod. Raises ArticlesDirError like ``list_article_files``.
     """
-    return {path.name: file_key(path) for path in list_article_files(folder)}
+    prefix = os.path.join(folder, "")
+    return {name: file_key(prefix + name) for name in list_article_names(folder)}
 
 
-def _from_cache(path: Path, entry: Entry) -> Parsed:
-    problems = tuple(Problem(str(path), reason, skipped) for reason, skipped in entry.problems)
+def _from_cache(path: str, entry: Entry) -> Parsed:
+    problems = tuple(Problem(path, reason, skipped) for reason, skipped in entry.problems)
     return Parsed(entry.key, entry.summary, problems)
 
 
@@ -288,14 +297,14 @@ def load_corpus(
     stored: dict[str, Entry] = cache.entries() if cache is not None and not known else {}
     changed: dict[str, Entry] = {}
     listing = folder_keys(settings.articles) if keys is None else keys
+    prefix = os.path.join(settings.articles, "")
     for name in sorted(listing):
-        path = settings.articles / name
         key = listing[name]  # taken before reading: a change during the read shows next time
         result = known.get(name)
         if result is None and name in stored:
-            result = _from_cache(path, stored[name])
+            result = _from_cache(prefix + name, stored[name])
         if result is None or key is None or result.key != key:
-            result, article = _read(path, root, settings, key)
+            result, article = _read(settings.articles / name, root, settings, key)
             if article is not None and keep_bodies:
                 bodies[article.id] = article
             entry = _to_cache(result)
@@ -309,7 +318,7 @@ def load_corpus(
         first = by_id.get(summary.id)
         if first is not None:
             reason = f"duplicate id {summary.id}, already used by {first.source}; skipped"
-            problems.append(Problem(str(path), reason))
+            problems.append(Problem(prefix + name, reason))
             continue
         by_id[summary.id] = summary
     if cache is not None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
-from email.utils import format_datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib.resources import files
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote
@@ -74,7 +73,7 @@ class Store(Protocol):
         """Make what was put durable for the next run."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Resource:
     """One response body with the headers that describe it, and its gzip variant.
 
@@ -85,7 +84,6 @@ class Resource:
     body: bytes | None
     media_type: str
     last_modified: datetime
-    http_last_modified: str
     cache_control: str
     etag: str
     size: int
@@ -95,6 +93,11 @@ class Resource:
     links: tuple[str, ...] = ()  # HTTP Link header values (RFC 8288), one header each
     signature: str = ""
     store: Store | None = None
+
+    @cached_property
+    def http_last_modified(self) -> str:
+        """Last-Modified as sent; made once, on first use (most resources are never asked)."""
+        return http_date(self.last_modified)
 
     def content(self, gzipped: bool = False) -> bytes:
         """Return the body (or its gzip variant): from memory, else from the store."""
@@ -113,6 +116,19 @@ class Site:
     resources: Mapping[str, Resource]
     not_found: Resource
     problems: tuple[Problem, ...]
+
+
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def http_date(moment: datetime) -> str:
+    """Return the IMF-fixdate of ``moment`` (RFC 9110 5.6.7), whatever the process locale."""
+    u = moment.astimezone(UTC)
+    return (
+        f"{_DAY_NAMES[u.weekday()]}, {u.day:02d} {_MONTH_NAMES[u.month - 1]} {u.year:04d} "
+        f"{u.hour:02d}:{u.minute:02d}:{u.second:02d} GMT"
+    )
 
 
 def make_etag(body: bytes) -> str:
@@ -135,12 +151,12 @@ def describe(
     **extra: Any,
 ) -> Resource:
     """Return a Resource without bodies: the headers of a body of ``size`` bytes."""
-    last_modified = last_modified.replace(microsecond=0)
+    if last_modified.microsecond:
+        last_modified = last_modified.replace(microsecond=0)
     return Resource(
         body=None,
         media_type=media_type,
         last_modified=last_modified,
-        http_last_modified=format_datetime(last_modified.astimezone(UTC), usegmt=True),
         cache_control=cache_control,
         etag=etag,
         size=size,
@@ -230,19 +246,13 @@ class _Signer:
         return digest.hexdigest()[:32]
 
 
-def _entry_parts(articles: Sequence[Summary]) -> Iterator[str]:
-    for article in articles:
-        yield article.id
-        yield article.digest
-        yield article.published.isoformat()
+def _token(article: Summary) -> str:
+    """What an article brings to the signature of every resource showing it.
 
-
-def _row_parts(articles: Sequence[Summary]) -> Iterator[str]:
-    for article in articles:
-        yield article.id
-        yield article.title
-        yield article.standfirst
-        yield article.published.isoformat()
+    The digest covers the title, standfirst and paragraphs; a page showing less
+    (an index row) is rendered again for a change it does not show, which is rare.
+    """
+    return f"{article.id}:{article.digest}:{article.published.isoformat()}"
 
 
 class _Renderer:
@@ -340,11 +350,12 @@ def render_site(
     policy = cache_policy(settings)
     run = _Renderer(settings, compress, previous, store, progress)
     sign = run.sign
+    tokens = {summary.id: _token(summary) for summary in articles}
     for summary in articles:
         path = "/" + article_path(summary)
         run.emit(
             path,
-            sign(path, summary.updated, summary.id, summary.digest, summary.published.isoformat()),
+            sign(path, summary.updated, tokens[summary.id]),
             lambda summary=summary: render_article_page(corpus.full(summary), settings),  # type: ignore[misc]
             HTML,
             summary.updated,
@@ -362,7 +373,9 @@ def render_site(
             path = "/" + page.path(kind)
             run.emit(
                 path,
-                sign(path, newest_in_chunk, str(number < len(chunks)), *_entry_parts(chunk)),
+                sign(
+                    path, newest_in_chunk, str(number < len(chunks)), *(tokens[a.id] for a in chunk)
+                ),
                 lambda chunk=chunk, build=build, page=page: build(  # type: ignore[misc]
                     corpus.full_articles(chunk), settings, page
                 ),
@@ -378,14 +391,14 @@ def render_site(
         path = "/" + index.path
         run.emit(
             path,
-            sign(path, updated, str(count), *_row_parts(rows)),
+            sign(path, updated, str(count), *(tokens[row.id] for row in rows)),
             lambda rows=rows, index=index: render_index_page(rows, settings, index),  # type: ignore[misc]
             HTML,
             updated,
             policy,
             hot=number == 1,
         )
-    _render_feeds(run, corpus, settings, updated, len(chunks))
+    _render_feeds(run, corpus, settings, updated, len(chunks), tokens)
     not_found = run.emit(
         "/" + NOT_FOUND_FILE,
         sign(NOT_FOUND_FILE, updated),
@@ -402,12 +415,17 @@ def render_site(
 
 
 def _render_feeds(
-    run: _Renderer, corpus: Corpus, settings: Settings, updated: datetime, archives: int
+    run: _Renderer,
+    corpus: Corpus,
+    settings: Settings,
+    updated: datetime,
+    archives: int,
+    tokens: Mapping[str, str],
 ) -> None:
     """Add the subscription feeds: the newest ``item_limit`` articles, in full."""
     newest = corpus.articles[: settings.item_limit]
     current = FeedPage(0, archives)
-    parts = (str(archives), *_entry_parts(newest))
+    parts = (str(archives), *(tokens[article.id] for article in newest))
     full: list[Article] = []
 
     def entries() -> list[Article]:

@@ -79,9 +79,13 @@ def test_build_writes_every_resource(runner: CliRunner, articles_dir: Path, tmp_
     assert feedparser.parse(written["feed.xml"]).bozo == 0
     manifest = read_manifest(out)
     assert manifest is not None
-    assert {file_path(path) for path in manifest} == expected.keys() - HOSTING_FILES
-    for path, (_, stored) in manifest.items():
+    assert {file_path(path) for path in manifest.paths} == expected.keys() - HOSTING_FILES
+    site = render_site(corpus, settings)
+    for path, resource in {**site.resources, "/" + NOT_FOUND_FILE: site.not_found}.items():
+        stored = manifest.stored(resource.signature)
+        assert stored is not None, path
         assert stored.etag == make_etag(written[file_path(path)])
+        assert stored.size == len(written[file_path(path)])
 
     assert result.stderr == ""
     assert f"wrote {len(expected) + 1} files to {out} ({len(corpus.articles)} articles)" in (
