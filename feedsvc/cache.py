@@ -234,6 +234,30 @@ class ParseCache:
             if isinstance(row[1], str) and isinstance(row[2], int)
         }
 
+    def rendered_one(self, signature: str) -> Rendered | None:
+        """Return the ETag and sizes of the body rendered from ``signature``, if known."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute(
+                "SELECT etag, size, gzip_size FROM rendered WHERE signature = ?", (signature,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return None
+        if row is None or not isinstance(row[0], str) or not isinstance(row[1], int):
+            return None
+        return (row[0], row[1], row[2])
+
+    def forget_rendered(self, etag: str) -> None:
+        """Forget the bodies with ``etag`` (found missing from the folder)."""
+        if self._db is None:
+            return
+        try:
+            self._db.execute("DELETE FROM rendered WHERE etag = ?", (etag,))
+        except sqlite3.Error as exc:
+            self._failed(exc)
+
     def add_rendered(self, rows: Iterable[tuple[str, Rendered]]) -> None:
         """Remember the ETag and sizes of newly rendered bodies by signature."""
         if self._db is None:

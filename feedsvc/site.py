@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from importlib.resources import files
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote
@@ -73,7 +73,7 @@ class Store(Protocol):
         """Make what was put durable for the next run."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resource:
     """One response body with the headers that describe it, and its gzip variant.
 
@@ -84,6 +84,7 @@ class Resource:
     body: bytes | None
     media_type: str
     last_modified: datetime
+    http_last_modified: str
     cache_control: str
     etag: str
     size: int
@@ -93,11 +94,6 @@ class Resource:
     links: tuple[str, ...] = ()  # HTTP Link header values (RFC 8288), one header each
     signature: str = ""
     store: Store | None = None
-
-    @cached_property
-    def http_last_modified(self) -> str:
-        """Last-Modified as sent; made once, on first use (most resources are never asked)."""
-        return http_date(self.last_modified)
 
     def content(self, gzipped: bool = False) -> bytes:
         """Return the body (or its gzip variant): from memory, else from the store."""
@@ -157,6 +153,7 @@ def describe(
         body=None,
         media_type=media_type,
         last_modified=last_modified,
+        http_last_modified=http_date(last_modified),
         cache_control=cache_control,
         etag=etag,
         size=size,

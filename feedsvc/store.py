@@ -30,35 +30,32 @@ class BlobStore:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self._cache = cache
-        self._known = cache.rendered()
-        self._present = set(os.listdir(folder))
+        # All ETags by signature while a server starts; then the rows are looked up one
+        # by one (a rebuild finds almost everything in the site it replaces).
+        self._known: dict[str, Rendered] | None = cache.rendered()
         self._new: list[tuple[str, Rendered]] = []
 
     def known(self, signature: str, hot: bool) -> Stored | None:
         if hot:
             return None  # rendered again: kept in memory, never read from a file
-        found = self._known.get(signature)
-        if found is None:
-            return None
-        etag, size, gzip_size = found
-        if _name(etag, False) not in self._present:
-            return None
-        if gzip_size is not None and _name(etag, True) not in self._present:
-            return None
-        return Stored(etag, size, gzip_size)
+        if self._known is not None:
+            found = self._known.get(signature)
+        else:
+            found = self._cache.rendered_one(signature)
+        # Trusted without looking at the folder: a body found missing when it is read
+        # is forgotten (``forget``) and rendered again.
+        return Stored(*found) if found is not None else None
 
     def put(self, path: str, resource: Resource, hot: bool) -> Resource:
         if hot:
             return resource
         self._write(_name(resource.etag, False), resource.body)
         self._write(_name(resource.etag, True), resource.gzip_body)
-        rendered = (resource.etag, resource.size, resource.gzip_size)
-        self._known[resource.signature] = rendered
-        self._new.append((resource.signature, rendered))
+        self._new.append((resource.signature, (resource.etag, resource.size, resource.gzip_size)))
         return replace(resource, body=None, gzip_body=None, store=self)
 
     def _write(self, name: str, body: bytes | None) -> None:
-        if body is None or name in self._present:
+        if body is None or os.path.exists(self.folder / name):
             return
         handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)
         try:
@@ -68,7 +65,6 @@ class BlobStore:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        self._present.add(name)
 
     def read(self, etag: str, gzipped: bool) -> bytes:
         with open(self.folder / _name(etag, gzipped), "rb") as file:
@@ -76,9 +72,9 @@ class BlobStore:
 
     def forget(self, etag: str) -> None:
         """Drop a body found missing, so that the next rebuild renders it again."""
-        self._present.discard(_name(etag, False))
-        self._present.discard(_name(etag, True))
+        self._cache.forget_rendered(etag)
 
     def flush(self) -> None:
         self._cache.add_rendered(self._new)
         self._new.clear()
+        self._known = None

@@ -27,6 +27,7 @@ from feedsvc.store import BlobStore
 from feedsvc.websub import announce_changes
 
 log = logging.getLogger("feedsvc")
+logging.getLogger("watchfiles").setLevel(logging.WARNING)  # not a line per change
 RETRY_AFTER_SECONDS = 5
 
 # Without inotify events (a network file system) a full check still runs this often.
@@ -49,6 +50,8 @@ class SiteState:
         self._cache: ParseCache | None = None
         self._store: BlobStore | None = None
         self._lock = threading.Lock()
+        self._lost: set[str] = set()  # ETags of stored bodies found missing
+        self._lost_lock = threading.Lock()
 
     def _open_cache(self) -> None:
         if self._cache is not None:
@@ -105,17 +108,27 @@ class SiteState:
             return True
 
     def lost(self, etag: str) -> None:
-        """A stored body could not be read: render it again at the next check."""
+        """A stored body could not be read (its file was deleted): render it again now."""
         log.error("rendered body %s is missing from the cache folder; rendering it again", etag)
-        if self._store is not None:
-            self._store.forget(etag)
+        with self._lost_lock:
+            first = not self._lost
+            self._lost.add(etag)
+        if first:
+            threading.Thread(target=self._recover, name="feedsvc-recover", daemon=True).start()
+
+    def _recover(self) -> None:
         with self._lock:
-            self.site = self.site and Site(
-                {p: r for p, r in self.site.resources.items() if r.etag != etag},
-                self.site.not_found,
-                self.site.problems,
-            )
+            with self._lost_lock:
+                lost, self._lost = self._lost, set()
+            if self._store is not None:
+                for etag in lost:
+                    self._store.forget(etag)
+            site = self.site
+            if site is not None:  # without them, the rebuild renders the lost bodies again
+                kept = {p: r for p, r in site.resources.items() if r.etag not in lost}
+                self.site = Site(kept, site.not_found, site.problems)
             self._keys = None
+        self.refresh()
 
     def poll(self, stop: threading.Event) -> None:
         """Watch the folder until ``stop`` is set; rebuild on each change.
