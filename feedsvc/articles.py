@@ -46,16 +46,16 @@ _LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """What lists, sorting and identity need of an article: everything but its paragraphs.
+    """What sorting, identity and change detection need of an article; a server keeps one
+    per article, so it holds no standfirst or paragraphs.
 
     ``published`` is always timezone-aware. ``digest`` fingerprints the text (title,
-    standfirst, paragraphs), so a change shows without the paragraphs at hand.
+    standfirst, paragraphs), so a change shows without the text at hand.
     """
 
     id: str
     source: str
     title: str
-    standfirst: str
     published: datetime
     digest: str = field(default="", kw_only=True)
     number: int = field(default=0, kw_only=True)  # the file name's, which orders ties
@@ -73,8 +73,9 @@ class Summary:
 
 @dataclass(frozen=True, slots=True)
 class Article(Summary):
-    """One published article with its paragraphs."""
+    """One published article with its standfirst and paragraphs."""
 
+    standfirst: str = ""
     paragraphs: tuple[str, ...] = ()
 
     def summary(self) -> Summary:
@@ -83,7 +84,6 @@ class Article(Summary):
             self.id,
             self.source,
             self.title,
-            self.standfirst,
             self.published,
             digest=self.digest,
             number=self.number,

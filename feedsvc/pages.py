@@ -11,7 +11,7 @@ from importlib.resources import files
 
 import jinja2
 
-from feedsvc.articles import Article, Summary
+from feedsvc.articles import Article
 from feedsvc.config import Settings
 from feedsvc.feeds import article_path
 
@@ -79,7 +79,7 @@ def _render(template: str, settings: Settings, **context: object) -> bytes:
 
 
 def render_index_pages(
-    articles: Sequence[Summary], settings: Settings
+    articles: Sequence[Article], settings: Settings
 ) -> Iterator[tuple[str, bytes]]:
     """Yield ``(path, html)`` for every index page, newest articles on the first."""
     size = settings.page_size
@@ -92,7 +92,7 @@ def render_index_pages(
         )
 
 
-def render_index_page(articles: Sequence[Summary], settings: Settings, page: IndexPage) -> bytes:
+def render_index_page(articles: Sequence[Article], settings: Settings, page: IndexPage) -> bytes:
     """Return the HTML of one index page listing ``articles``."""
     return _render("index.html", settings, articles=articles, page=page)
 

@@ -86,7 +86,6 @@ class Corpus:
                     summary.id,
                     summary.source,
                     summary.title,
-                    summary.standfirst,
                     summary.published,
                     digest=summary.digest,
                     number=summary.number,

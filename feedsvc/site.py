@@ -89,11 +89,15 @@ class Resource:
     etag: str
     size: int
     gzip_body: bytes | None
-    gzip_etag: str
     gzip_size: int | None  # None: no gzip variant
     links: tuple[str, ...] = ()  # HTTP Link header values (RFC 8288), one header each
     signature: str = ""
     store: Store | None = None
+
+    @property
+    def gzip_etag(self) -> str:
+        """The gzip variant's ETag, derived from the plain body's (see ``make_resource``)."""
+        return self.etag[:-1] + '-gzip"'
 
     def content(self, gzipped: bool = False) -> bytes:
         """Return the body (or its gzip variant): from memory, else from the store."""
@@ -158,7 +162,6 @@ def describe(
         etag=etag,
         size=size,
         gzip_body=None,
-        gzip_etag=etag[:-1] + '-gzip"',
         gzip_size=gzip_size,
         **extra,
     )
@@ -247,7 +250,7 @@ def _token(article: Summary) -> str:
     """What an article brings to the signature of every resource showing it.
 
     The digest covers the title, standfirst and paragraphs; a page showing less
-    (an index row) is rendered again for a change it does not show, which is rare.
+    (an index row) is rendered again for a change it does not show.
     """
     return f"{article.id}:{article.digest}:{article.published.isoformat()}"
 
@@ -389,7 +392,9 @@ def render_site(
         run.emit(
             path,
             sign(path, updated, str(count), *(tokens[row.id] for row in rows)),
-            lambda rows=rows, index=index: render_index_page(rows, settings, index),  # type: ignore[misc]
+            lambda rows=rows, index=index: render_index_page(  # type: ignore[misc]
+                corpus.full_articles(rows), settings, index
+            ),
             HTML,
             updated,
             policy,

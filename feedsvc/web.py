@@ -102,7 +102,9 @@ class SiteState:
             log.info(
                 "serving %d articles (%d problems)", len(corpus.articles), len(corpus.problems)
             )
-            previous, self.site, self._keys = self.site, site, keys
+            # The keys of the corpus, not of the listing: equal, and the tuples kept once.
+            previous, self.site = self.site, site
+            self._keys = {name: parsed.key for name, parsed in corpus.parsed.items()}
             self._corpus = corpus
             announce_changes(previous, site, self.settings)  # in the background, never blocks
             return True

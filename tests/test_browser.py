@@ -58,7 +58,8 @@ def test_index_and_article_in_a_real_browser(
 ) -> None:
     page: playwright_api.Page = browser_page  # type: ignore[assignment]
     settings = Settings(articles=live_server.articles)
-    articles = load_corpus(settings).articles
+    corpus = load_corpus(settings)
+    articles = corpus.full_articles(corpus.articles)
     errors: list[str] = []
     page.on(
         "console", lambda message: errors.append(message.text) if message.type == "error" else None
