@@ -84,7 +84,6 @@ class Resource:
     body: bytes | None
     media_type: str
     last_modified: datetime
-    http_last_modified: str
     cache_control: str
     etag: str
     size: int
@@ -93,6 +92,11 @@ class Resource:
     links: tuple[str, ...] = ()  # HTTP Link header values (RFC 8288), one header each
     signature: str = ""
     store: Store | None = None
+
+    @property
+    def http_last_modified(self) -> str:
+        """Last-Modified as sent (formatted on use, remembered for the most asked)."""
+        return http_date(self.last_modified)
 
     @property
     def gzip_etag(self) -> str:
@@ -122,6 +126,7 @@ _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+@lru_cache(maxsize=4096)
 def http_date(moment: datetime) -> str:
     """Return the IMF-fixdate of ``moment`` (RFC 9110 5.6.7), whatever the process locale."""
     u = moment.astimezone(UTC)
@@ -157,7 +162,6 @@ def describe(
         body=None,
         media_type=media_type,
         last_modified=last_modified,
-        http_last_modified=http_date(last_modified),
         cache_control=cache_control,
         etag=etag,
         size=size,
@@ -240,9 +244,10 @@ class _Signer:
     def __init__(self, settings: Settings) -> None:
         self._base = hashlib.sha256(render_fingerprint(settings))
 
-    def __call__(self, path: str, last_modified: datetime, *parts: str) -> str:
+    def __call__(self, path: str, *parts: str) -> str:
+        """Sign ``path`` made from ``parts``, which must include its Last-Modified."""
         digest = self._base.copy()
-        digest.update("\0".join((path, last_modified.isoformat(), *parts)).encode())
+        digest.update("\0".join((path, *parts)).encode())
         return digest.hexdigest()[:32]
 
 
@@ -346,7 +351,9 @@ def render_site(
     Only the articles being rendered are read in full (``corpus.full``).
     """
     articles = corpus.articles
-    updated = feed_updated(articles)
+    # Newest first: the first article is the newest (feed_updated, without a scan).
+    updated = articles[0].updated if articles else feed_updated(articles)
+    stamp = updated.isoformat()
     policy = cache_policy(settings)
     run = _Renderer(settings, compress, previous, store, progress)
     sign = run.sign
@@ -355,7 +362,7 @@ def render_site(
         path = "/" + article_path(summary)
         run.emit(
             path,
-            sign(path, summary.updated, tokens[summary.id]),
+            sign(path, tokens[summary.id]),  # the token has the date, the Last-Modified
             lambda summary=summary: render_article_page(corpus.full(summary), settings),  # type: ignore[misc]
             HTML,
             summary.updated,
@@ -373,9 +380,7 @@ def render_site(
             path = "/" + page.path(kind)
             run.emit(
                 path,
-                sign(
-                    path, newest_in_chunk, str(number < len(chunks)), *(tokens[a.id] for a in chunk)
-                ),
+                sign(path, str(number < len(chunks)), *(tokens[a.id] for a in chunk)),
                 lambda chunk=chunk, build=build, page=page: build(  # type: ignore[misc]
                     corpus.full_articles(chunk), settings, page
                 ),
@@ -391,7 +396,7 @@ def render_site(
         path = "/" + index.path
         run.emit(
             path,
-            sign(path, updated, str(count), *(tokens[row.id] for row in rows)),
+            sign(path, stamp, str(count), *(tokens[row.id] for row in rows)),
             lambda rows=rows, index=index: render_index_page(  # type: ignore[misc]
                 corpus.full_articles(rows), settings, index
             ),
@@ -403,7 +408,7 @@ def render_site(
     _render_feeds(run, corpus, settings, updated, len(chunks), tokens)
     not_found = run.emit(
         "/" + NOT_FOUND_FILE,
-        sign(NOT_FOUND_FILE, updated),
+        sign(NOT_FOUND_FILE, stamp),
         lambda: render_not_found(settings),
         HTML,
         updated,
@@ -447,7 +452,7 @@ def _render_feeds(
 
         run.emit(
             path,
-            run.sign(path, updated, *parts),
+            run.sign(path, updated.isoformat(), *parts),
             render,
             MEDIA_TYPES[kind],
             updated,
