@@ -124,6 +124,11 @@ def clean_text(text: str) -> tuple[str, int]:
     return cleaned, count
 
 
+def needs_cleaning(text: str) -> bool:
+    """Tell whether ``text`` has any character ``clean_text`` removes."""
+    return _NOT_XML.search(text) is not None
+
+
 def looks_binary(text: str) -> bool:
     """Tell a binary file from text with a few stray control characters."""
     controls = len(_NOT_XML.findall(text[:8192]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib.resources import files
@@ -155,19 +155,17 @@ def describe(
     gzip_size: int | None,
     **extra: Any,
 ) -> Resource:
-    """Return a Resource without bodies: the headers of a body of ``size`` bytes."""
+    """Return a Resource without bodies (unless in ``extra``): the headers of ``size`` bytes."""
     if last_modified.microsecond:
         last_modified = last_modified.replace(microsecond=0)
     return Resource(
-        body=None,
         media_type=media_type,
         last_modified=last_modified,
         cache_control=cache_control,
         etag=etag,
         size=size,
-        gzip_body=None,
         gzip_size=gzip_size,
-        **extra,
+        **{"body": None, "gzip_body": None, **extra},
     )
 
 
@@ -187,16 +185,17 @@ def make_resource(
     no gzip variant (the web server compresses), so the build skips the work.
     """
     packed = gzip.compress(body, compresslevel=6, mtime=0) if compress else None
-    resource = describe(
+    return describe(
         make_etag(body),
         len(body),
         media_type,
         last_modified,
         cache_control,
         len(packed) if packed is not None else None,
+        body=body,
+        gzip_body=packed,
         **extra,
     )
-    return replace(resource, body=body, gzip_body=packed)
 
 
 ARCHIVE_CACHE_CONTROL = "public, max-age=31536000, immutable"
