@@ -47,7 +47,7 @@ _LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 @dataclass(frozen=True, slots=True)
 class Summary:
     """What sorting, identity and change detection need of an article; a server keeps one
-    per article, so it holds no standfirst or paragraphs.
+    per article, so it holds none of the text.
 
     ``published`` is always timezone-aware. ``digest`` fingerprints the text (title,
     standfirst, paragraphs), so a change shows without the text at hand.
@@ -55,7 +55,6 @@ class Summary:
 
     id: str
     source: str
-    title: str
     published: datetime
     digest: str = field(default="", kw_only=True)
     number: int = field(default=0, kw_only=True)  # the file name's, which orders ties
@@ -73,8 +72,9 @@ class Summary:
 
 @dataclass(frozen=True, slots=True)
 class Article(Summary):
-    """One published article with its standfirst and paragraphs."""
+    """One published article with its text."""
 
+    title: str = ""
     standfirst: str = ""
     paragraphs: tuple[str, ...] = ()
 
@@ -83,7 +83,6 @@ class Article(Summary):
         return Summary(
             self.id,
             self.source,
-            self.title,
             self.published,
             digest=self.digest,
             number=self.number,

@@ -36,7 +36,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     name TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER,
-    id TEXT, title TEXT, published TEXT, zone TEXT, digest TEXT,
+    id TEXT, published TEXT, zone TEXT, digest TEXT,
     number INTEGER, problems TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS rendered (
@@ -208,7 +208,7 @@ class ParseCache:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     [_row(name, entry) for name, entry in changed.items()],
                 )
                 self._db.executemany("DELETE FROM files WHERE name = ?", gone)
@@ -280,10 +280,10 @@ class ParseCache:
 
 def _row(name: str, entry: Entry) -> tuple[object, ...]:
     summary = entry.summary
-    article: tuple[object, ...] = (None,) * 6
+    article: tuple[object, ...] = (None,) * 5
     if summary is not None:
         published, zone = _stored_time(summary.published)
-        article = (summary.id, summary.title, published, zone, summary.digest)
+        article = (summary.id, published, zone, summary.digest)
         article += (summary.number,)
     return (name, *entry.key, *article, json.dumps(entry.problems))
 
@@ -291,7 +291,7 @@ def _row(name: str, entry: Entry) -> tuple[object, ...]:
 def _entry(row: tuple[Any, ...]) -> Entry | None:
     """Return the Entry a row stands for, or None when any part of it is not as written."""
     try:
-        name, size, mtime, ctime, ino, ident, title, published, zone, digest, number, bad = row
+        name, size, mtime, ctime, ino, ident, published, zone, digest, number, bad = row
         if type(size) is not int or type(mtime) is not int or type(ctime) is not int:
             return None
         if type(ino) is not int:
@@ -301,13 +301,13 @@ def _entry(row: tuple[Any, ...]) -> Entry | None:
             problems = tuple((str(reason), bool(skipped)) for reason, skipped in json.loads(bad))
         summary = None
         if ident is not None:
-            for text in (name, ident, title, published, zone, digest):
+            for text in (name, ident, published, zone, digest):
                 if type(text) is not str:
                     return None
             if type(number) is not int:
                 return None
             moment = _loaded_time(published, zone)
-            summary = Summary(ident, name, title, moment, digest=digest, number=number)
+            summary = Summary(ident, name, moment, digest=digest, number=number)
         return Entry((size, mtime, ctime, ino), summary, problems)
     except (ValueError, TypeError, KeyError):
         return None

@@ -75,7 +75,7 @@ class Corpus:
 
         Read again from its file when not kept. A file that changed since it was
         listed gives its new text (the next check sees the change and renders again);
-        one that can no longer be read gives the summary without paragraphs.
+        one that can no longer be read gives its file name as title and no text.
         """
         article = summary if isinstance(summary, Article) else self.bodies.get(summary.id)
         if article is None:
@@ -86,10 +86,10 @@ class Corpus:
                 article = Article(
                     summary.id,
                     summary.source,
-                    summary.title,
                     summary.published,
                     digest=summary.digest,
                     number=summary.number,
+                    title=summary.source,
                 )
         if article.published != summary.published or article.id != summary.id:
             # Dates of ties are spread by the load; the id is the file name's.
@@ -305,10 +305,9 @@ def load_corpus(
         result = known.get(name)
         if result is None and name in stored:
             result = _from_cache(prefix + name, stored[name])
+        article = None
         if result is None or key is None or result.key != key:
             result, article = _read(settings.articles / name, root, settings, key)
-            if article is not None and keep_bodies:
-                bodies[article.id] = article
             entry = _to_cache(result)
             if entry is not None:
                 changed[name] = entry
@@ -323,6 +322,8 @@ def load_corpus(
             problems.append(Problem(prefix + name, reason))
             continue
         by_id[summary.id] = summary
+        if article is not None and keep_bodies:
+            bodies[summary.id] = article
     if cache is not None:
         cache.update(changed, (stored.keys() | known.keys()) - parsed.keys())
     newest_first = tuple(reversed(list(_distinct_times(list(by_id.values())))))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib.resources import files
@@ -120,6 +120,9 @@ class Site:
     resources: Mapping[str, Resource]
     not_found: Resource
     problems: tuple[Problem, ...]
+    # By article id: the summary its page was signed for, the signature and the path, so
+    # the next render signs again only the articles whose summary is another object.
+    pages: Mapping[str, tuple[Summary, str, str]] = field(default_factory=dict)
 
 
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -356,12 +359,23 @@ def render_site(
     policy = cache_policy(settings)
     run = _Renderer(settings, compress, previous, store, progress)
     sign = run.sign
-    tokens = {summary.id: _token(summary) for summary in articles}
+    # Each article page's signature stands for the article in the signatures of the
+    # archives, index pages and feeds that show it.
+    memo = previous.pages if previous is not None else {}
+    pages: dict[str, tuple[Summary, str, str]] = {}
+    tokens: dict[str, str] = {}
     for summary in articles:
-        path = "/" + article_path(summary)
+        known = memo.get(summary.id)
+        if known is not None and known[0] is summary:
+            _, signature, path = known
+        else:
+            path = "/" + article_path(summary)
+            signature = sign(path, _token(summary))  # the token has the Last-Modified
+        pages[summary.id] = (summary, signature, path)
+        tokens[summary.id] = signature
         run.emit(
             path,
-            sign(path, tokens[summary.id]),  # the token has the date, the Last-Modified
+            signature,
             lambda summary=summary: render_article_page(corpus.full(summary), settings),  # type: ignore[misc]
             HTML,
             summary.updated,
@@ -417,7 +431,7 @@ def render_site(
     del run.resources["/" + NOT_FOUND_FILE]
     if store is not None:
         store.flush()
-    return Site(run.resources, not_found, corpus.problems)
+    return Site(run.resources, not_found, corpus.problems, pages)
 
 
 def _render_feeds(

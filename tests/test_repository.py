@@ -250,7 +250,7 @@ def test_bad_file_is_one_problem_and_the_rest_still_loads(folder: Path, bad: Bad
     with hang_guard():
         corpus = load(folder, max_file_bytes=1000)
     assert [article.id for article in corpus.articles] == [id_of(0xABC), id_of(1)]
-    assert [article.title for article in corpus.articles] == ["Second", "First"]
+    assert [a.title for a in corpus.full_articles(corpus.articles)] == ["Second", "First"]
     (problem,) = corpus.problems
     assert problem.path == str(path)
     assert problem.skipped
@@ -301,7 +301,7 @@ def test_control_characters_are_stripped_with_a_warning(
 ) -> None:
     path = write(folder, name_of(1), article_text(title=title))
     corpus = load(folder)
-    (article,) = corpus.articles
+    (article,) = corpus.full_articles(corpus.articles)
     assert article.title == "Title"
     (problem,) = corpus.problems
     assert problem == Problem(

@@ -81,7 +81,8 @@ def test_feed_entries_link_to_served_pages(client: FlaskClient, path: str) -> No
 def test_index_lists_articles_newest_first_with_feed_links(
     client: FlaskClient, settings: Settings
 ) -> None:
-    articles = load_corpus(settings).articles
+    corpus = load_corpus(settings)
+    articles = corpus.full_articles(corpus.articles)
     page = lxml.html.fromstring(client.get("/").data)
     titles = [a.text_content() for a in page.cssselect("ol.articles h2 a")]
     assert titles == [a.title for a in articles[: settings.page_size]]
@@ -102,7 +103,8 @@ def test_index_is_paginated(articles_dir: Path, settings: Settings) -> None:
         write_article(articles_dir, f"9{number:02d}_{number:016x}.txt", "2030-01-01", f"T{number}")
     settings = Settings(**{**_fields(settings), "page_size": 2})
     client = create_app(settings).test_client()
-    articles = load_corpus(settings).articles
+    corpus = load_corpus(settings)
+    articles = corpus.full_articles(corpus.articles)
     pages = -(-len(articles) // 2)
     seen = []
     for number in range(1, pages + 1):
