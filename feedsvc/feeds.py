@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
@@ -34,7 +34,7 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
 SYNDICATION_NS = "http://purl.org/rss/1.0/modules/syndication/"
 # feedgen formats RSS dates by switching the process-wide locale to C and back;
-# two builds at once could leave it switched, so builds take turns.
+# two serializations at once could leave it switched, so they take turns.
 _FEEDGEN_LOCK = threading.Lock()
 S = TypeVar("S", bound=Summary)
 
@@ -164,7 +164,48 @@ class _Poll(BaseExtension):  # type: ignore[misc]
         return feed
 
 
-def _generator(articles: Sequence[Article], settings: Settings, kind: str, page: FeedPage) -> Any:
+class _EntryFields(NamedTuple):
+    """What feedgen is given for one entry (summary and content are HTML; "" for none)."""
+
+    id: str
+    title: str
+    link: str
+    published: datetime
+    updated: datetime
+    summary: str
+    content: str
+
+
+def _entry_fields(article: Article, settings: Settings) -> _EntryFields:
+    # Readers take RSS <description> as HTML (feedparser drops "<facts>" from plain
+    # text), so the plain-text standfirst goes in escaped, as html in Atom too.
+    summary = html.escape(article.standfirst) if article.standfirst else ""
+    return _EntryFields(
+        entry_id(article),
+        article.title,
+        settings.url(article_path(article)),
+        article.published,
+        article.updated,
+        summary,
+        content_html(article),
+    )
+
+
+def _add_entry(fg: Any, fields: _EntryFields) -> None:
+    fe = fg.add_entry(order="append")
+    fe.id(fields.id)
+    fe.guid(fields.id, permalink=False)
+    fe.title(fields.title)
+    fe.link(href=fields.link, rel="alternate", type="text/html")
+    fe.published(fields.published)
+    fe.updated(fields.updated)
+    if fields.summary:
+        fe.summary(fields.summary, type="html")
+    fe.content(fields.content, type="html")
+
+
+def _frame(settings: Settings, kind: str, page: FeedPage, updated: datetime) -> Any:
+    """Return a FeedGenerator holding everything of a document but its entries."""
     fg = FeedGenerator()
     fg.register_extension("extras", _Extras, BaseEntryExtension)
     fg.register_extension("poll", _Poll, BaseEntryExtension, atom=False, rss=True)
@@ -182,39 +223,53 @@ def _generator(articles: Sequence[Article], settings: Settings, kind: str, page:
     fg.extras.links = hubs + [(rel, settings.url(path)) for rel, path in page.links(kind)]
     fg.extras.archive = page.number > 0
     fg.generator("feedsvc", version=__version__)
-    fg.updated(feed_updated(articles))
+    fg.updated(updated)
     fg.ttl(settings.max_age // 60)
     fg.poll.period, fg.poll.frequency = poll_interval(settings.max_age)
-    for article in articles:
-        fe = fg.add_entry(order="append")
-        fe.id(entry_id(article))
-        fe.guid(entry_id(article), permalink=False)
-        fe.title(article.title)
-        fe.link(href=settings.url(article_path(article)), rel="alternate", type="text/html")
-        fe.published(article.published)
-        fe.updated(article.updated)
-        if article.standfirst:
-            # Readers take RSS <description> as HTML (feedparser drops "<facts>" from plain
-            # text), so the plain-text standfirst goes in escaped, as html in Atom too.
-            fe.summary(html.escape(article.standfirst), type="html")
-        fe.content(content_html(article), type="html")
     return fg
+
+
+def _serialize(fg: Any, kind: str) -> bytes:
+    with _FEEDGEN_LOCK:
+        if kind == "rss":
+            return bytes(fg.rss_str(pretty=True))
+        return bytes(fg.atom_str(pretty=True))
+
+
+def _feedgen_document(
+    articles: Sequence[Article], settings: Settings, kind: str, page: FeedPage
+) -> bytes:
+    """Return the document as feedgen writes it, entry by entry: the reference output."""
+    fg = _frame(settings, kind, page, feed_updated(articles))
+    for article in articles:
+        _add_entry(fg, _entry_fields(article, settings))
+    return _serialize(fg, kind)
+
+
+def _feedgen_rss(
+    articles: Sequence[Article], settings: Settings, page: FeedPage = FeedPage()
+) -> bytes:
+    return _feedgen_document(articles, settings, "rss", page)
+
+
+def _feedgen_atom(
+    articles: Sequence[Article], settings: Settings, page: FeedPage = FeedPage()
+) -> bytes:
+    return _feedgen_document(articles, settings, "atom", page)
 
 
 def build_rss(
     articles: Sequence[Article], settings: Settings, page: FeedPage = FeedPage()
 ) -> bytes:
     """Return the RSS 2.0 document of ``articles`` (newest first, already limited)."""
-    with _FEEDGEN_LOCK:
-        return bytes(_generator(articles, settings, "rss", page).rss_str(pretty=True))
+    return _feedgen_rss(articles, settings, page)
 
 
 def build_atom(
     articles: Sequence[Article], settings: Settings, page: FeedPage = FeedPage()
 ) -> bytes:
     """Return the Atom 1.0 (RFC 4287) document of ``articles``."""
-    with _FEEDGEN_LOCK:
-        return bytes(_generator(articles, settings, "atom", page).atom_str(pretty=True))
+    return _feedgen_atom(articles, settings, page)
 
 
 def _rfc3339(moment: datetime) -> str:
