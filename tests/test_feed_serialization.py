@@ -1,0 +1,263 @@
+"""The compiled RSS and Atom entries give byte for byte what feedgen writes entry by entry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
+
+import lxml.etree
+import pytest
+from dateutil.tz import tzoffset
+from feedgen.util import formatRFC2822
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from feedsvc import feeds
+from feedsvc.articles import Article
+from feedsvc.config import Settings
+from feedsvc.feeds import FeedPage, build_atom, build_rss
+
+Build = Callable[[list[Article], Settings, FeedPage], bytes]
+BUILDS: dict[str, tuple[Build, Build]] = {
+    "rss": (build_rss, feeds._feedgen_rss),
+    "atom": (build_atom, feeds._feedgen_atom),
+}
+SETTINGS = {
+    "plain": Settings(),
+    "markup": Settings(
+        title='News <b>&amp;</b> "views" ]]> caf\u00e9 \ue000title\ue001',
+        description="Fish & chips <i>daily</i> 100%s",
+        author="D\u00e9sir\u00e9e & <co>",
+        language="fr-CA",
+        base_url="https://news.example.org/",
+        max_age=3600,
+    ),
+    "path-and-hubs": Settings(
+        title="Example News",
+        base_url="https://example.org/news/sub/",
+        hubs=("https://hub.example.org/", "https://other.example.net/hub?x=1&y=2"),
+        max_age=7200,
+    ),
+    # Not a URL config.py lets through, but whatever the links hold comes out as lxml's.
+    "odd-base-url": Settings(base_url='https://ex\u00e4mple.org/a&b"c\t%d/<x>/'),
+}
+ZONES = (
+    UTC,
+    ZoneInfo("Europe/Paris"),
+    ZoneInfo("America/St_Johns"),
+    ZoneInfo("Asia/Kathmandu"),
+    ZoneInfo("Pacific/Kiritimati"),
+    timezone(timedelta(hours=-3, minutes=-30)),
+    timezone(timedelta(hours=5, minutes=45, seconds=30)),
+    timezone(-timedelta(seconds=1, microseconds=5)),
+    tzoffset(None, 3600),
+    tzoffset("LMT", -(4 * 3600 + 56 * 60 + 2)),
+)
+# Text that escaping, CDATA, the sentinels, %-formatting or the paragraph joins could trip on.
+AWKWARD = ("<", ">", "&", '"', "'", "]]>", "]]", "&amp;", "<![CDATA[", "%", "%s", "%%",
+           "\t", "\n", "\r", "\r\n", "\x85", "\u2028", "\u00e9", "\U0001f4f0", "\ufeff",
+           "\ue000", "\ue001", "\ue000title\ue001", "\ue000content\ue001", "\ue000link\ue001",
+           "&lt;/p&gt;&lt;p&gt;", "<p>", " ")  # fmt: skip
+# What lxml refuses: control characters but tab, line feed and carriage return, surrogates,
+# U+FFFE and U+FFFF.
+NOT_XML = "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r") + "\ufffe\uffff"
+
+
+def xml_chars() -> st.SearchStrategy[str]:
+    return st.characters(codec="utf-8", exclude_characters=NOT_XML)  # no surrogates
+
+
+def text(min_size: int = 0) -> st.SearchStrategy[str]:
+    pieces = st.one_of(st.sampled_from(AWKWARD), st.text(xml_chars(), min_size=1, max_size=8))
+    return st.lists(pieces, min_size=min_size, max_size=6).map("".join)
+
+
+def moments() -> st.SearchStrategy[datetime]:
+    # The range parse_date keeps dates in, offsets of every kind articles may carry.
+    return st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.one_of(st.sampled_from(ZONES), st.timezones()),
+    )
+
+
+@st.composite
+def articles(draw: st.DrawFn, min_title: int = 1) -> Article:
+    number = draw(st.integers(0, 2**64 - 1))
+    return Article(
+        id=f"{number:016x}",
+        source=f"{number % 1000:03d}_{number:016x}.txt",
+        title=draw(text(min_size=min_title)),
+        standfirst=draw(st.one_of(st.just(""), text())),
+        paragraphs=tuple(draw(st.lists(text(), max_size=4))),
+        published=draw(moments()),
+    )
+
+
+@st.composite
+def pages(draw: st.DrawFn) -> FeedPage:
+    archives = draw(st.integers(0, 4))
+    number = draw(st.integers(0, archives))
+    return FeedPage(number, archives)
+
+
+def assert_same(kind: str, entries: list[Article], config: Settings, page: FeedPage) -> bytes:
+    fast, reference = BUILDS[kind]
+    expected = reference(entries, config, page)
+    assert fast(entries, config, page) == expected
+    return expected
+
+
+# --- Byte for byte ----------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    entries=st.lists(articles(), max_size=5),
+    name=st.sampled_from(sorted(SETTINGS)),
+    page=pages(),
+)
+def test_any_articles_give_feedgens_bytes(
+    entries: list[Article], name: str, page: FeedPage
+) -> None:
+    for kind in ("rss", "atom"):
+        assert_same(kind, entries, SETTINGS[name], page)
+
+
+@settings(max_examples=100, deadline=None)
+@given(entries=st.lists(articles(min_title=0), min_size=1, max_size=3))
+def test_empty_titles_as_feedgen_has_them(entries: list[Article]) -> None:
+    # RSS leaves the title out; Atom requires one and both paths refuse the entry.
+    assert_same("rss", entries, SETTINGS["plain"], FeedPage())
+    if all(article.title for article in entries):
+        assert_same("atom", entries, SETTINGS["plain"], FeedPage())
+    else:
+        with pytest.raises(ValueError, match="Required fields not set"):
+            feeds._feedgen_atom(entries, SETTINGS["plain"])
+        with pytest.raises(ValueError, match="Required fields not set"):
+            build_atom(entries, SETTINGS["plain"])
+
+
+def make_article(number: int, published: datetime, **fields: object) -> Article:
+    values: dict[str, object] = {
+        "title": f"Article {number} \u2014 caf\u00e9 & <b>bar</b>",
+        "standfirst": "A standfirst with \u201cquotes\u201d & ]]>",
+        "paragraphs": ("First <p>aragraph.", "Second & last ]]> one."),
+    }
+    values.update(fields)
+    return Article(
+        id=f"{number:016x}",
+        source=f"{number:03d}_{number:016x}.txt",
+        published=published,
+        **values,  # type: ignore[arg-type]
+    )
+
+
+SHAPES: dict[str, dict[str, object]] = {
+    "full": {},
+    "no-standfirst": {"standfirst": ""},
+    "no-paragraphs": {"paragraphs": ()},
+    "bare": {"standfirst": "", "paragraphs": ()},
+    "empty-paragraph": {"paragraphs": ("",)},
+}
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+@pytest.mark.parametrize("count", [0, 1, 50])
+def test_documents_of_zero_one_and_fifty_entries(kind: str, name: str, count: int) -> None:
+    start = datetime(2024, 3, 31, 1, 59, 59, tzinfo=ZoneInfo("Europe/Paris"))
+    shapes = list(SHAPES.values())
+    entries = [
+        make_article(n, start - timedelta(hours=7 * n), **shapes[n % len(shapes)])
+        for n in range(count)
+    ]
+    for page in (FeedPage(), FeedPage(0, 3), FeedPage(1, 3), FeedPage(2, 3), FeedPage(3, 3)):
+        body = assert_same(kind, entries, SETTINGS[name], page)
+        tag = "item" if kind == "rss" else "{http://www.w3.org/2005/Atom}entry"
+        assert len(list(lxml.etree.fromstring(body).iter(tag))) == count
+
+
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+def test_every_shape_is_compiled(kind: str, shape: dict[str, object]) -> None:
+    # A shape whose template failed its probe would silently fall back to feedgen.
+    for config in SETTINGS.values():
+        article = make_article(1, datetime(2024, 1, 1, tzinfo=UTC), **shape)
+        skeleton = feeds._skeleton(config, kind)
+        assert skeleton is not None
+        assert skeleton.template(feeds._shape(article)) is not None
+
+
+# --- Text that XML cannot carry ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+@pytest.mark.parametrize("bad", ["\x00", "\x08", "\x0b", "\x1f", "\ufffe", "\uffff", "\ud800"])
+@pytest.mark.parametrize("field", ["title", "standfirst", "paragraph", "second paragraph"])
+def test_text_xml_cannot_carry_is_refused_as_lxml_refuses_it(
+    kind: str, bad: str, field: str
+) -> None:
+    places: dict[str, dict[str, object]] = {
+        "title": {"title": f"a{bad}b"},
+        "standfirst": {"standfirst": f"a{bad}b"},
+        "paragraph": {"paragraphs": (f"a{bad}b",)},
+        "second paragraph": {"paragraphs": ("one", f"a{bad}b", "three")},
+    }
+    fields = places[field]
+    entries = [make_article(1, datetime(2024, 1, 1, tzinfo=UTC), **fields)]
+    fast, reference = BUILDS[kind]
+    with pytest.raises(ValueError) as expected:
+        reference(entries, SETTINGS["plain"], FeedPage())
+    with pytest.raises(expected.type):
+        fast(entries, SETTINGS["plain"], FeedPage())
+
+
+# --- The pieces -------------------------------------------------------------------------------
+
+
+def valid_characters() -> str:
+    return "".join(
+        chr(c) for c in range(0x110000) if not (0xD800 <= c < 0xE000 or chr(c) in NOT_XML)
+    )
+
+
+def test_text_is_escaped_as_lxml_escapes_it_for_every_character() -> None:
+    everything = valid_characters()
+    element = lxml.etree.Element("x")
+    element.text = everything
+    written = lxml.etree.tostring(element, encoding="UTF-8")
+    assert written == b"<x>" + feeds._xml_text(everything) + b"</x>"
+
+
+def test_attributes_are_escaped_as_lxml_escapes_them() -> None:
+    # Every ASCII character and a sample of others, in an Atom entry link's href.
+    odd = "".join(chr(c) for c in range(0x20, 0x80)) + "\t\n\r \x85\u00e9\u2028\ue000\U0001f4f0"
+    config = Settings(base_url=f"https://example.org/{odd}/")
+    entries = [make_article(1, datetime(2024, 1, 1, tzinfo=UTC))]
+    body = assert_same("atom", entries, config, FeedPage())
+    links = lxml.etree.fromstring(body).findall("{http://www.w3.org/2005/Atom}entry/*")
+    assert [link.get("href") for link in links if link.get("href")] == [
+        config.url("articles/0000000000000001/")
+    ]
+
+
+@settings(max_examples=500, deadline=None)
+@given(moment=moments())
+def test_rss_dates_are_feedgens(moment: datetime) -> None:
+    assert feeds._rfc2822(moment) == formatRFC2822(moment)
+
+
+@pytest.mark.parametrize("year", [1, 9, 10, 999, 1000, 2024, 9999])
+def test_rss_dates_of_any_year(year: int) -> None:
+    moment = datetime(year, 3, 4, 5, 6, 7, tzinfo=timezone(timedelta(hours=-1)))
+    assert feeds._rfc2822(moment) == formatRFC2822(moment)
+
+
+@pytest.mark.parametrize(
+    "zone", [*ZONES, timezone(timedelta(microseconds=1))], ids=lambda zone: repr(zone)
+)
+def test_rss_dates_in_every_kind_of_zone(zone: tzinfo) -> None:
+    moment = datetime(2024, 10, 27, 1, 30, 59, 999999, tzinfo=zone)
+    assert feeds._rfc2822(moment) == formatRFC2822(moment)
