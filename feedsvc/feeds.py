@@ -13,6 +13,7 @@ entry by entry with feedgen: the output the compiled entries must equal byte for
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import json
 import operator
@@ -45,6 +46,7 @@ SYNDICATION_NS = "http://purl.org/rss/1.0/modules/syndication/"
 # two serializations at once could leave it switched, so they take turns.
 _FEEDGEN_LOCK = threading.Lock()
 S = TypeVar("S", bound=Summary)
+_UUID_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def entry_id(article: Article) -> str:
@@ -53,8 +55,18 @@ def entry_id(article: Article) -> str:
 
 
 def entry_id_of(article_id: str) -> str:
-    """Return the feed entry id of the article with file-name id ``article_id``."""
-    return f"urn:uuid:{uuid.uuid5(ARTICLE_NAMESPACE, article_id)}"
+    """Return the feed entry id of the article with file-name id ``article_id``.
+
+    That is ``uuid.uuid5(ARTICLE_NAMESPACE, article_id)`` (RFC 4122 section 4.3) as a URN,
+    spelled out without UUID objects, which take two thirds of the time.
+    """
+    digest = hashlib.sha1(ARTICLE_NAMESPACE.bytes + article_id.encode()).hexdigest()
+    # Version 5 in the 13th digit; the variant's two top bits, 10, in the 17th.
+    variant = _UUID_VARIANT[digest[16]]
+    return (
+        f"urn:uuid:{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-"
+        f"{variant}{digest[17:20]}-{digest[20:32]}"
+    )
 
 
 def article_path(article: Summary) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
@@ -16,7 +17,13 @@ from hypothesis import strategies as st
 from feedsvc import feeds
 from feedsvc.articles import Article
 from feedsvc.config import Settings
-from feedsvc.feeds import FeedPage, build_atom, build_rss
+from feedsvc.feeds import (
+    ARTICLE_NAMESPACE,
+    FeedPage,
+    build_atom,
+    build_rss,
+    entry_id_of,
+)
 
 Build = Callable[[list[Article], Settings, FeedPage], bytes]
 BUILDS: dict[str, tuple[Build, Build]] = {
@@ -261,3 +268,15 @@ def test_rss_dates_of_any_year(year: int) -> None:
 def test_rss_dates_in_every_kind_of_zone(zone: tzinfo) -> None:
     moment = datetime(2024, 10, 27, 1, 30, 59, 999999, tzinfo=zone)
     assert feeds._rfc2822(moment) == formatRFC2822(moment)
+
+
+@settings(max_examples=300, deadline=None)
+@given(article_id=st.text())
+def test_entry_ids_are_uuid5(article_id: str) -> None:
+    try:
+        expected = f"urn:uuid:{uuid.uuid5(ARTICLE_NAMESPACE, article_id)}"
+    except UnicodeEncodeError:
+        with pytest.raises(UnicodeEncodeError):
+            entry_id_of(article_id)
+        return
+    assert entry_id_of(article_id) == expected
