@@ -386,7 +386,7 @@ def _build(articles: Sequence[Article], settings: Settings, kind: str, page: Fee
         return _feedgen_document(articles, settings, kind, page)
     date = _rfc2822 if kind == "rss" else datetime.isoformat
     parts = [frame[: len(frame) - len(skeleton.tail)]]
-    all_texts = [_texts(article, settings) for article in articles]
+    all_texts = _entry_texts(articles, settings)
     for article, template, texts in zip(articles, templates, all_texts, strict=True):
         parts.append(template.fill(_entry_values(article, texts, date)))
     parts.append(skeleton.tail)
@@ -480,6 +480,25 @@ def _probe_passes(template: _Template, settings: Settings, kind: str, shape: _Sh
     filled = template.fill(_entry_values(probe, _texts(probe, settings), date))
     cut = _cut(_feedgen_document([probe], settings, kind, FeedPage()), kind)
     return cut is not None and filled == cut[1]
+
+
+# The entry texts of the last document written, with its articles and base URL: site.py
+# writes each archive as RSS, then as Atom, from the same articles, and the second
+# document reuses the texts of the first (escaping them is most of the work).
+_last_texts: tuple[str, tuple[Article, ...], list[_Texts]] = ("", (), [])
+
+
+def _entry_texts(articles: Sequence[Article], settings: Settings) -> list[_Texts]:
+    global _last_texts
+    base_url, previous, texts = _last_texts  # read once: another thread may replace it
+    if (
+        base_url != settings.base_url
+        or len(previous) != len(articles)
+        or any(a is not b for a, b in zip(previous, articles, strict=True))
+    ):
+        texts = [_texts(article, settings) for article in articles]
+        _last_texts = (settings.base_url, tuple(articles), texts)
+    return texts
 
 
 def _texts(article: Article, settings: Settings) -> _Texts:

@@ -197,6 +197,17 @@ def test_every_shape_is_compiled(kind: str, shape: dict[str, object]) -> None:
         assert skeleton.template(feeds._shape(article)) is not None
 
 
+def test_the_rss_and_atom_of_the_same_articles() -> None:
+    # The Atom document reuses the texts of the RSS one written just before it.
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    entries = [make_article(n, start - timedelta(days=n)) for n in range(3)]
+    for config in SETTINGS.values():
+        assert_same("rss", entries, config, FeedPage(1, 2))
+        assert_same("atom", entries, config, FeedPage(1, 2))
+        assert_same("rss", entries[:2], config, FeedPage(1, 2))
+        assert_same("rss", entries[1:], config, FeedPage(1, 2))
+
+
 # --- Text that XML cannot carry ---------------------------------------------------------------
 
 
