@@ -89,13 +89,26 @@ def _zone(key: str) -> tzinfo:
 
 
 def _stored_time(moment: datetime) -> tuple[str, str]:
-    return moment.isoformat(), getattr(moment.tzinfo, "key", "") or ""
+    """Return text and zone name that give ``moment`` back exactly (``_loaded_time``).
+
+    In a named zone the wall time, fold included, is kept with the zone: the same object
+    comes back even for a time the zone skips (a clock change), which converting an
+    offset back to the zone would move.
+    """
+    zone = getattr(moment.tzinfo, "key", "") or ""
+    if zone:
+        return moment.replace(tzinfo=None).isoformat() + ("/1" if moment.fold else ""), zone
+    return moment.isoformat(), ""
 
 
 def _loaded_time(text: str, zone: str) -> datetime:
-    moment = datetime.fromisoformat(text)
     if zone:
-        return moment.astimezone(_zone(zone))  # same instant, the zone's own rules
+        wall, fold = (text[:-2], 1) if text.endswith("/1") else (text, 0)
+        moment = datetime.fromisoformat(wall)
+        if moment.tzinfo is not None:
+            raise ValueError("time with an offset in a named zone")
+        return moment.replace(tzinfo=_zone(zone), fold=fold)
+    moment = datetime.fromisoformat(text)
     offset = moment.utcoffset()
     if offset is None:
         raise ValueError("naive time")
@@ -300,6 +313,8 @@ def _entry(row: tuple[Any, ...]) -> Entry | None:
         if bad != "[]":
             problems = tuple((str(reason), bool(skipped)) for reason, skipped in json.loads(bad))
         summary = None
+        if ident is None and not problems:
+            return None  # a file gives an article or a problem: this row is not as written
         if ident is not None:
             for text in (name, ident, published, zone, digest):
                 if type(text) is not str:

@@ -55,7 +55,8 @@ MANIFEST_FORMAT = 1
 class Manifest:
     """What the build in a folder wrote: one line per resource (path, signature, ETag, size).
 
-    Lines are split only when asked for; most of a large site is only looked up.
+    Lines are split only when asked for; most of a large site is only looked up. A line
+    that does not read back whole counts as a resource that must be written again.
     """
 
     def __init__(self, lines: list[str]) -> None:
@@ -73,26 +74,29 @@ class Manifest:
         line = self._by_signature.get(signature)
         if line is None:
             return None
-        _, _, etag, size = line.split("\t")
-        return Stored(etag, int(size), None)
+        fields = line.split("\t")
+        if len(fields) != 4 or not fields[3].isdigit() or not fields[2].startswith('"'):
+            return None
+        return Stored(fields[2], int(fields[3]), None)
 
 
 def read_manifest(out: Path) -> Manifest | None:
     """Return the manifest of the build in ``out``; None when there is none to trust.
 
-    A marker of another format, an empty or damaged one, means the next build is a
-    full one.
+    A marker of another format, an empty, cut or damaged one, means the next build is
+    a full one.
     """
     try:
-        head, *lines = (out / MARKER).read_text("utf-8").split("\n")
-        if head != _MANIFEST_HEAD or lines[-1] != "":
+        head, *lines, end, last = (out / MARKER).read_text("utf-8").split("\n")
+        if head != _MANIFEST_HEAD or end != f"end {len(lines)}" or last != "":
             return None
-        return Manifest(lines[:-1])
+        return Manifest(lines)
     except (OSError, ValueError):
         return None
 
 
-# The marker's first line; then one line per resource: path, signature, ETag, size.
+# The marker's first line; then one line per resource: path, signature, ETag, size; then
+# "end <count>", so a marker cut short is never taken for a whole one.
 _MANIFEST_HEAD = f"feedsvc build manifest {MANIFEST_FORMAT}"
 
 
@@ -102,6 +106,7 @@ def _manifest(site: Site, previous: Manifest | None) -> bytes:
     for path, res in sorted(everything.items()):
         line = previous.line(res.signature) if previous is not None else None
         lines.append(line or f"{path}\t{res.signature}\t{res.etag}\t{res.size}")
+    lines.append(f"end {len(lines) - 1}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

@@ -57,6 +57,7 @@ class BlobStore:
     def _write(self, name: str, body: bytes | None) -> None:
         if body is None or os.path.exists(self.folder / name):
             return
+        self.folder.mkdir(parents=True, exist_ok=True)  # again, if the folder was deleted
         handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)
         try:
             with os.fdopen(handle, "wb") as file:
