@@ -16,7 +16,6 @@ import functools
 import hashlib
 import html
 import json
-import operator
 import re
 import threading
 import uuid
@@ -332,14 +331,18 @@ _TWO_DIGITS = tuple(f"{n:02d}" for n in range(100))
 
 @dataclass(frozen=True, slots=True)
 class _Template:
-    """One entry shape: its bytes with a ``%s`` per slot, and the value each slot takes."""
+    """One entry shape: the bytes around its slots, and the value each slot takes."""
 
-    text: bytes
+    literals: tuple[bytes, ...]  # one more than the slots
     slots: tuple[str, ...]
-    pick: Callable[[dict[str, bytes]], tuple[bytes, ...]]  # the slots' values, in order
 
-    def fill(self, values: dict[str, bytes]) -> bytes:
-        return self.text % self.pick(values)
+    def fill(self, parts: list[bytes], values: dict[str, bytes]) -> None:
+        """Append the entry's bytes to ``parts``, values by reference (no copy per entry)."""
+        literals = self.literals
+        parts.append(literals[0])
+        for slot, literal in zip(self.slots, literals[1:], strict=True):
+            parts.append(values[slot])
+            parts.append(literal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,7 +391,7 @@ def _build(articles: Sequence[Article], settings: Settings, kind: str, page: Fee
     parts = [frame[: len(frame) - len(skeleton.tail)]]
     all_texts = _entry_texts(articles, settings)
     for article, template, texts in zip(articles, templates, all_texts, strict=True):
-        parts.append(template.fill(_entry_values(article, texts, date)))
+        template.fill(parts, _entry_values(article, texts, date))
     parts.append(skeleton.tail)
     return b"".join(parts)
 
@@ -456,9 +459,7 @@ def _compile_entry(settings: Settings, kind: str, shape: _Shape) -> _Template | 
         # After an unclosed "<", a slot is an attribute value (values hold no "<" or ">").
         if markup.rfind("<") > markup.rfind(">"):
             slots[index] = name + "@"
-    text = b"%s".join(literal.encode().replace(b"%", b"%%") for literal in literals)
-    pick = operator.itemgetter(*slots) if len(slots) > 1 else lambda v: (v[slots[0]],)
-    template = _Template(text, tuple(slots), pick)
+    template = _Template(tuple(literal.encode() for literal in literals), tuple(slots))
     if not set(slots) <= _VALUE_NAMES or not _probe_passes(template, settings, kind, shape):
         return None
     return template
@@ -477,9 +478,10 @@ def _probe_passes(template: _Template, settings: Settings, kind: str, shape: _Sh
         paragraphs=(text, "]]>") if paragraphs else (),
     )
     date = _rfc2822 if kind == "rss" else datetime.isoformat
-    filled = template.fill(_entry_values(probe, _texts(probe, settings), date))
+    filled: list[bytes] = []
+    template.fill(filled, _entry_values(probe, _texts(probe, settings), date))
     cut = _cut(_feedgen_document([probe], settings, kind, FeedPage()), kind)
-    return cut is not None and filled == cut[1]
+    return cut is not None and b"".join(filled) == cut[1]
 
 
 # The entry texts of the last document written, with its articles and base URL: site.py
