@@ -104,8 +104,11 @@ def _manifest(site: Site, previous: Manifest | None) -> bytes:
     everything = {**site.resources, "/" + NOT_FOUND_FILE: site.not_found}
     lines = [_MANIFEST_HEAD]
     for path, res in sorted(everything.items()):
+        # An unchanged resource's line is copied as it was, unless it is damaged.
         line = previous.line(res.signature) if previous is not None else None
-        lines.append(line or f"{path}\t{res.signature}\t{res.etag}\t{res.size}")
+        if line is None or previous is None or previous.stored(res.signature) is None:
+            line = f"{path}\t{res.signature}\t{res.etag}\t{res.size}"
+        lines.append(line)
     lines.append(f"end {len(lines) - 1}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
