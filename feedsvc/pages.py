@@ -126,32 +126,39 @@ def _escape(text: str) -> bytes:
     )
 
 
-def _escape_joined(texts: Sequence[str], separator: bytes) -> bytes:
-    """Return ``separator.join`` of the escaped ``texts``, escaping them in one go."""
-    data = _escape("\0".join(texts))
-    if data.count(b"\0") != len(texts) - 1:  # a text holds NUL itself
-        return separator.join(map(_escape, texts))
-    return data.replace(b"\0", separator)
+def _escape_all(texts: Sequence[str]) -> list[bytes]:
+    """Return each of ``texts`` escaped (_escape), all in one call over them joined by NUL:
+    a call per text costs more than a title's characters do."""
+    escaped = _escape("\0".join(texts)).split(b"\0")
+    if len(escaped) != len(texts):  # a text holds NUL itself, or there is none
+        return [_escape(text) for text in texts]
+    return escaped
+
+
+# The fields a compiled template has slots for, in the order of the values filling them.
+_ARTICLE_FIELDS = ("slug", "title", "standfirst", "iso", "human", "paragraphs")
+_PAGE_FIELDS = ("number", "count", "path", "newer_path", "older_path")
 
 
 @dataclass(frozen=True, slots=True)
 class _Skeleton:
-    """A compiled template: literal bytes with ``%s`` at each slot, and the slots' fields."""
+    """A compiled template: literal bytes with ``%s`` at each slot, and what fills them."""
 
     template: bytes
-    pick: Callable[[Mapping[str, bytes]], tuple[bytes, ...]]
+    pick: Callable[[Sequence[bytes]], tuple[bytes, ...]]
 
-    def fill(self, values: Mapping[str, bytes]) -> bytes:
+    def fill(self, values: Sequence[bytes]) -> bytes:
+        """Return the text with ``values`` (in _ARTICLE_FIELDS or _PAGE_FIELDS order) in."""
         return self.template % self.pick(values)
 
 
-def _skeleton(pieces: Sequence[str]) -> _Skeleton:
+def _skeleton(pieces: Sequence[str], order: tuple[str, ...]) -> _Skeleton:
     """Compile literals and field names, alternately (the first and last a literal)."""
-    fields = tuple(pieces[1::2])
-    if len(fields) > 1:
-        pick: Callable[[Mapping[str, bytes]], tuple[bytes, ...]] = operator.itemgetter(*fields)
+    at = [order.index(field) for field in pieces[1::2]]
+    if len(at) > 1:
+        pick: Callable[[Sequence[bytes]], tuple[bytes, ...]] = operator.itemgetter(*at)
     else:
-        pick = lambda values: tuple(values[name] for name in fields)  # noqa: E731
+        pick = lambda values: tuple(values[n] for n in at)  # noqa: E731
     literals = (piece.encode().replace(b"%", b"%%") for piece in pieces[0::2])
     return _Skeleton(b"%s".join(literals), pick)
 
@@ -246,16 +253,17 @@ def _case(article: Article) -> tuple[bool, bool]:
     return bool(article.title), bool(article.standfirst)
 
 
-def _values(article: Article) -> dict[str, bytes]:
+def _values(article: Article, escaped: Iterator[bytes]) -> tuple[bytes, ...]:
+    """Return the fields of ``article`` but paragraphs as the templates show them, in
+    _ARTICLE_FIELDS order; ``escaped`` gives its slug, title and standfirst escaped."""
     published = article.published
-    return {
-        "slug": _escape(article.slug),
-        "title": _escape(article.title),
-        "standfirst": _escape(article.standfirst),
-        # Digits, letters, "-", ":", "+", "," and spaces: nothing to escape.
-        "iso": _iso(published).encode(),
-        "human": human_date(published).encode(),
-    }
+    # The dates are digits, letters, "-", ":", "+", "," and spaces: nothing to escape.
+    date = (_iso(published).encode(), human_date(published).encode())
+    return next(escaped), next(escaped), next(escaped), *date
+
+
+def _texts(article: Article) -> tuple[str, str, str]:
+    return article.slug, article.title, article.standfirst
 
 
 @functools.lru_cache(maxsize=64)
@@ -272,22 +280,22 @@ def _article_skeleton(
 
     pieces = _probe("article.html", settings, context)
     if not paragraphs:
-        return _skeleton(pieces), b""
+        return _skeleton(pieces, _ARTICLE_FIELDS), b""
     fields = pieces[1::2]
     at = 2 * fields.index("p0") + 1
     if fields.count("p0") != 1 or pieces[at + 2 : at + 3] != ["p1"]:
         raise RuntimeError("article.html shows paragraphs other than in one loop")
     separator = pieces[at + 1]
-    return _skeleton([*pieces[:at], "paragraphs", *pieces[at + 3 :]]), separator.encode()
+    pieces[at : at + 3] = ["paragraphs"]
+    return _skeleton(pieces, _ARTICLE_FIELDS), separator.encode()
 
 
 def render_article_page(article: Article, settings: Settings) -> bytes:
     """Return the HTML page of one article."""
     paragraphs = article.paragraphs
     skeleton, separator = _article_skeleton(settings, _case(article), bool(paragraphs))
-    values = _values(article)
-    values["paragraphs"] = _escape_joined(paragraphs, separator) if paragraphs else b""
-    return skeleton.fill(values)
+    escaped = iter(_escape_all((*_texts(article), *paragraphs)))
+    return skeleton.fill((*_values(article, escaped), separator.join(escaped)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,7 +323,7 @@ def _row(pieces: list[str], row: int) -> tuple[int, int, _Skeleton]:
     row_fields = [
         piece.removesuffix(suffix) if n % 2 == 0 else piece for n, piece in enumerate(span)
     ]
-    return where[0], where[-1], _skeleton(["", *row_fields, ""])
+    return where[0], where[-1], _skeleton(["", *row_fields, ""], _ARTICLE_FIELDS)
 
 
 @functools.lru_cache(maxsize=256)
@@ -334,11 +342,11 @@ def _index_parts(
     if second_start != end + 2:
         raise RuntimeError("index.html shows page fields between rows")
     return _IndexParts(
-        head=_skeleton(pieces[:start]),
+        head=_skeleton(pieces[:start], _PAGE_FIELDS),
         first=first_row,
         between=pieces[end + 1].encode(),
         second=second_row,
-        tail=_skeleton(pieces[second_end + 1 :]),
+        tail=_skeleton(pieces[second_end + 1 :], _PAGE_FIELDS),
     )
 
 
@@ -347,7 +355,7 @@ def _empty_index(settings: Settings, first: bool, last: bool) -> _Skeleton:
     def context(label: Label) -> dict[str, object]:
         return _probe_context(articles=[], page=_page_probe(label, first, last))
 
-    return _skeleton(_probe("index.html", settings, context))
+    return _skeleton(_probe("index.html", settings, context), _PAGE_FIELDS)
 
 
 def render_index_pages(
@@ -367,13 +375,8 @@ def render_index_pages(
 def render_index_page(articles: Sequence[Article], settings: Settings, page: IndexPage) -> bytes:
     """Return the HTML of one index page listing ``articles``."""
     first, last = page.newer_path is None, page.older_path is None
-    frame = {
-        "number": str(page.number).encode(),
-        "count": str(page.count).encode(),
-        "path": _escape(page.path),
-        "newer_path": _escape(page.newer_path or ""),
-        "older_path": _escape(page.older_path or ""),
-    }
+    paths = _escape_all([page.path, page.newer_path or "", page.older_path or ""])
+    frame = (str(page.number).encode(), str(page.count).encode(), *paths)
     if not articles:
         return _empty_index(settings, first, last).fill(frame)
     cases = [_case(article) for article in articles]
@@ -381,10 +384,12 @@ def render_index_page(articles: Sequence[Article], settings: Settings, page: Ind
     pairs = list(itertools.pairwise(cases))
     final = pairs[-1] if pairs else (cases[0], cases[0])
     parts = {pair: _index_parts(settings, first, last, pair) for pair in {*pairs, final}}
+    escaped = iter(_escape_all([text for article in articles for text in _texts(article)]))
+    rows = [_values(article, escaped) for article in articles]
     chunks = [parts[pairs[0] if pairs else final].head.fill(frame)]
-    for article, pair in zip(articles, pairs, strict=False):  # all rows but the last
-        chunks += (parts[pair].first.fill(_values(article)), parts[pair].between)
-    chunks += (parts[final].second.fill(_values(articles[-1])), parts[final].tail.fill(frame))
+    for values, pair in zip(rows, pairs, strict=False):  # all rows but the last
+        chunks += (parts[pair].first.fill(values), parts[pair].between)
+    chunks += (parts[final].second.fill(rows[-1]), parts[final].tail.fill(frame))
     return b"".join(chunks)
 
 
