@@ -12,8 +12,10 @@ build`` against a plain read-and-write loop (the I/O floor), an incremental buil
 one edit, a server restart with a warm parse cache, the lag until an edit is served,
 server memory, ``wrk`` against ``feedsvc serve`` and nginx (200 and 304), and Pelican and
 Hugo building the same corpus. It prints one table per size (median, min, max, target,
-pass/fail). Everything listens on 127.0.0.1 and every process it started is stopped at
-the end, on error and on Ctrl-C.
+pass/fail), keeps every sample in a JSON file (rewritten after each size) and ends with a
+log-log chart of build time against the number of articles (``--chart``; ``--chart-from``
+draws it again from the JSON without measuring). Everything listens on 127.0.0.1 and every
+process it started is stopped at the end, on error and on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import http.client
 import importlib.util
 import json
 import os
+import platform
 import random
 import re
 import shlex
@@ -37,10 +40,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 PARTS = ("build", "serve", "peers")
 WORKERS = 2  # feedsvc serve's default, passed explicitly; nginx gets as many
@@ -625,6 +629,155 @@ def format_table(results: Results) -> str:
     return "\n".join(lines)
 
 
+# --- the results file and the chart ----------------------------------------------------
+
+
+# The charted metrics, drawn in this order: (metric key, legend label, colour, marker).
+CHART_LINES = (
+    ("cold", "feedsvc build, cold", "tab:blue", "o"),
+    ("incremental", "feedsvc build after one edit", "tab:cyan", "s"),
+    ("floor", "I/O floor (read and write each file)", "tab:gray", "v"),
+    ("pelican", "Pelican, cold", "tab:orange", "^"),
+    ("hugo", "Hugo, cold", "tab:green", "D"),
+)
+
+
+def machine_info() -> dict[str, Any]:
+    """The machine and the code measured, for the results file and the chart's title."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    commit = ""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.strip()
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "commit": commit,
+        "load_start": list(os.getloadavg()),
+        "summary": describe_machine(),
+    }
+
+
+def write_results(path: Path, header: dict[str, Any], done: list[Results]) -> None:
+    """Write ``header`` and every finished size as JSON; ``path`` is replaced only when whole."""
+    data = {**header, "results": [asdict(results) for results in done]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def read_results(path: Path) -> tuple[dict[str, Any], list[Results]]:
+    """Return the header and the sizes of a results file written by ``write_results``.
+
+    Raises OSError, ValueError (not JSON), KeyError or TypeError (not this layout).
+    """
+    data = json.loads(path.read_text(encoding="utf-8"))
+    done = [
+        Results(
+            int(entry["size"]),
+            {key: [float(v) for v in values] for key, values in entry["samples"].items()},
+            {key: str(value) for key, value in entry.get("status", {}).items()},
+            [str(note) for note in entry.get("notes", [])],
+        )
+        for entry in data["results"]
+    ]
+    header = {key: value for key, value in data.items() if key != "results"}
+    return header, done
+
+
+def chart_points(done: list[Results], key: str) -> list[tuple[int, float, float, float]]:
+    """Return (N, median, min, max) of ``key`` for each size that has samples of it, by N."""
+    points = []
+    for results in sorted(done, key=lambda r: r.size):
+        values = results.samples.get(key)
+        if values:
+            points.append((results.size, statistics.median(values), min(values), max(values)))
+    return points
+
+
+def chart_title(header: dict[str, Any]) -> str:
+    machine = header.get("machine", {})
+    cores, cpu = machine.get("cores", "?"), machine.get("cpu", "unknown CPU")
+    details = [f"feedsvc {machine['commit']}"] if machine.get("commit") else []
+    if header.get("started"):
+        details.append(str(header["started"])[:10])
+    if header.get("repeat") == 1:
+        details.append("one run per size")
+    elif header.get("repeat"):
+        details.append(f"medians of {header['repeat']} runs, bars from min to max")
+    return f"Build time against archive size, {cores} cores ({cpu})\n" + "; ".join(details)
+
+
+def draw_chart(path: Path, header: dict[str, Any], done: list[Results]) -> bool:
+    """Draw build time against N on log-log axes into the PNG ``path``.
+
+    Returns False, writing nothing, when no size has a build time to draw.
+    """
+    lines = [(line, chart_points(done, line[0])) for line in CHART_LINES]
+    lines = [(line, points) for line, points in lines if points]
+    if not lines:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display, no GUI toolkit
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9, 6), dpi=110, layout="constrained")
+    axes = figure.subplots()
+    for (_, label, colour, marker), points in lines:
+        sizes, medians, lows, highs = zip(*points, strict=True)
+        below = [m - low for m, low in zip(medians, lows, strict=True)]
+        above = [high - m for m, high in zip(medians, highs, strict=True)]
+        axes.errorbar(
+            sizes, medians, yerr=[below, above], label=label, color=colour, marker=marker, capsize=3
+        )
+    charted = sorted({point[0] for _, points in lines for point in points})
+    first = lines[0][1]  # feedsvc cold when there is one
+    if len(charted) > 1:
+        # A slope-1 guide through the first line's first point: steeper lines scale worse.
+        guide = [first[0][1] * n / first[0][0] for n in charted]
+        axes.plot(charted, guide, color="black", linestyle=":", linewidth=1, label="∝ N")
+    handles, labels = axes.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i] == "∝ N")  # the guide last
+    axes.legend([handles[i] for i in order], [labels[i] for i in order], loc="upper left")
+    style_axes(axes, charted, chart_title(header))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    figure.savefig(temporary, format="png")
+    os.replace(temporary, path)
+    return True
+
+
+def style_axes(axes: Any, sizes: list[int], title: str) -> None:
+    """Log-log axes with the measured sizes as x ticks and plain seconds on y."""
+    from matplotlib import ticker
+
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xticks(sizes, [f"{n:,}" for n in sizes])
+    axes.xaxis.set_minor_locator(ticker.NullLocator())
+    # 1-2-5 in each decade, so that a range of less than one decade still gets labels.
+    axes.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axes.yaxis.set_minor_formatter(ticker.NullFormatter())
+    axes.set_xlabel("articles (N)")
+    axes.set_ylabel("build time (s)")
+    axes.set_title(title, fontsize=10)
+    axes.grid(True, which="major", alpha=0.4)
+    axes.grid(True, which="minor", axis="y", alpha=0.15)
+
+
 # --- the parts -------------------------------------------------------------------------
 
 
@@ -1030,7 +1183,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--wrk-seconds", type=int, default=10, help="duration of each wrk run")
     parser.add_argument("--peer-timeout", type=float, default=900, help="seconds per peer build")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and logs")
+    parser.add_argument(
+        "--chart",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help="PNG chart of build time against N (default: scale.png in the current folder; "
+        "with --chart-from, the JSON file's name with .png)",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help="every sample as JSON, rewritten after each size (default: --chart with .json)",
+    )
+    parser.add_argument(
+        "--chart-from",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="JSON",
+        help="measure nothing: draw --chart from a JSON file of an earlier run",
+    )
     args = parser.parse_args(argv)
+    set_paths(parser, args)
     try:
         args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     except ValueError:
@@ -1043,6 +1219,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.repeat < 1 or args.wrk_seconds < 1:
         parser.error("--repeat and --wrk-seconds must be 1 or more")
     return args
+
+
+def set_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Set ``chart``, ``json`` (the file written, or read with --chart-from) and ``chart_from``.
+
+    They are absent from ``args`` unless given, since their defaults depend on each other.
+    """
+    given = dict(vars(args))
+    args.chart_from = given.get("chart_from")
+    if args.chart_from is not None:
+        if "json" in given:
+            parser.error("--json: nothing is measured with --chart-from")
+        args.chart = given.get("chart", args.chart_from.with_suffix(".png"))
+        args.json = args.chart_from
+    else:
+        args.chart = given.get("chart", Path("scale.png"))
+        args.json = given.get("json", args.chart.with_suffix(".json"))
+    if args.chart.resolve() == args.json.resolve():
+        parser.error("--chart: the chart would overwrite the JSON file")
 
 
 def missing_tools(parts: list[str]) -> list[str]:
@@ -1106,8 +1301,42 @@ def stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # the same clean-up as Ctrl-C
 
 
+def has_matplotlib() -> bool:
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def report_chart(path: Path, source: Path, header: dict[str, Any], done: list[Results]) -> bool:
+    """Draw the chart if matplotlib is there; print where, or why not; return True if drawn."""
+    if not has_matplotlib():
+        print(
+            "chart: not drawn, matplotlib is not installed "
+            f"(pip install -e '.[bench]', then --chart-from {source})"
+        )
+        return False
+    if not draw_chart(path, header, done):
+        print("chart: not drawn, no size has a build time (the build or peers part)")
+        return False
+    print(f"chart: {path}")
+    return True
+
+
+def redraw(args: argparse.Namespace) -> int:
+    """``--chart-from``: draw the chart of an earlier run from its JSON file."""
+    try:
+        header, done = read_results(args.json)
+    except OSError as error:
+        print(f"scale.py: cannot read {args.json}: {error.strerror}", file=sys.stderr)
+        return 2
+    except (ValueError, KeyError, TypeError) as error:
+        print(f"scale.py: {args.json}: not a results file of scale.py: {error!r}", file=sys.stderr)
+        return 2
+    return 0 if report_chart(args.chart, args.json, header, done) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.chart_from is not None:
+        return redraw(args)
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     missing = missing_tools(args.only)
     if missing:
@@ -1115,19 +1344,38 @@ def main(argv: list[str] | None = None) -> int:
             f"scale.py: needs Debian's {' and '.join(missing)} for the serve part", file=sys.stderr
         )
         return 2
+    header: dict[str, Any] = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sizes": args.sizes,
+        "repeat": args.repeat,
+        "parts": args.only,
+        "machine": machine_info(),
+    }
+    write_results(args.json, header, [])  # an unwritable path fails now, not after an hour
     print(f"scale.py: sizes {args.sizes}, repeat {args.repeat}, parts {','.join(args.only)}")
-    print(f"machine: {describe_machine()}", flush=True)
+    print(f"machine: {header['machine']['summary']}", flush=True)
+    if not has_matplotlib():
+        say("matplotlib is not installed: the results go to JSON only (pip install -e '.[bench]')")
+    done: list[Results] = []
     with workdir(args.workdir, args.keep) as top, Services() as services:
         try:
             for size in args.sizes:
                 results = run_size(args, top, size, services)
                 print(format_table(results) + "\n", flush=True)
+                done.append(results)
+                write_results(args.json, header, done)
                 if not args.keep:
                     shutil.rmtree(top / f"n{size}", ignore_errors=True)
         except KeyboardInterrupt:
             say("interrupted; stopping every process started")
+            if done:
+                say(f"the finished sizes are in {args.json}: --chart-from {args.json} draws them")
             return 130
     print(f"machine at the end: load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    header["machine"]["load_end"] = list(os.getloadavg())
+    write_results(args.json, header, done)
+    print(f"results: {args.json}")
+    report_chart(args.chart, args.json, header, done)
     return 0
 
 
