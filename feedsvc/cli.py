@@ -21,7 +21,7 @@ from feedsvc.comparison import compare_documents, compare_feeds, present_entry_i
 from feedsvc.config import Settings, load_settings
 from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError
 from feedsvc.output import build_site
-from feedsvc.repository import Corpus, list_article_files, list_article_names, load_corpus
+from feedsvc.repository import Corpus, has_article_files, list_article_files, load_corpus
 from feedsvc.site import Site, file_path, render_site
 
 PROGRESS_LINES_FROM = 1000  # without a terminal, only builds this large log progress
@@ -69,7 +69,7 @@ def settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 def require_articles(settings: Settings) -> None:
     """Fail at start-up (exit code 2) when the articles folder is missing, unreadable or empty."""
-    if not list_article_names(settings.articles):
+    if not has_article_files(settings.articles):
         raise ArticlesDirError(f"{settings.articles}: no article files (*.txt) in the folder")
 
 

@@ -136,7 +136,7 @@ def _checked(file: str, name: str, value: str) -> str:
     return value
 
 
-def render_headers(site: Site) -> bytes:
+def render_headers(site: Site, rules: list[Rule] | None = None) -> bytes:
     """Return the ``_headers`` file of Netlify and Cloudflare Pages for ``site``.
 
     A path pattern per block, then its headers indented. Hosts serve ``404.html`` for
@@ -147,11 +147,11 @@ def render_headers(site: Site) -> bytes:
         "# Written by feedsvc build: the headers feedsvc serve sends, for Netlify and",
         "# Cloudflare Pages. Validators (ETag, Last-Modified) are the host's own.",
     ]
-    rules = [
-        *header_rules(site.resources),
+    every = [
+        *(header_rules(site.resources) if rules is None else rules),
         Rule("/" + NOT_FOUND_FILE, not_found_headers(site.not_found)),
     ]
-    for rule in rules:
+    for rule in every:
         lines += ["", _checked(HEADERS_FILE, "Path", rule.pattern)]
         lines += [
             f"  {name}: {_checked(HEADERS_FILE, name, value)}" for name, value in rule.headers
@@ -220,7 +220,7 @@ def _rule_locations(rule: Rule, resources: Mapping[str, Resource]) -> list[str]:
     return _location(f"= {_path(rule.pattern)}", directives)
 
 
-def render_nginx(site: Site) -> bytes:
+def render_nginx(site: Site, rules: list[Rule] | None = None) -> bytes:
     """Return an nginx snippet to ``include`` in a ``server`` block whose root is the output.
 
     Every resource is served with the Content-Type and the other headers of ``feedsvc
@@ -245,7 +245,7 @@ def render_nginx(site: Site) -> bytes:
         "",
         *_location("/", ["return 404;"]),
     ]
-    for rule in header_rules(site.resources):
+    for rule in header_rules(site.resources) if rules is None else rules:
         lines += _rule_locations(rule, site.resources)
     for path, target in REDIRECTS.items():
         lines += _location(f"= {_path(path)}", [f"return 301 {_path('/' + target)};"])
@@ -263,8 +263,9 @@ def render_redirects() -> bytes:
 
 def render_hosting_files(site: Site) -> dict[str, bytes]:
     """Return the web server files of ``site`` by name: ``_headers``, ``_redirects``, nginx."""
+    rules = header_rules(site.resources)  # one pass over every resource for both files
     return {
-        HEADERS_FILE: render_headers(site),
+        HEADERS_FILE: render_headers(site, rules),
         REDIRECTS_FILE: render_redirects(),
-        NGINX_FILE: render_nginx(site),
+        NGINX_FILE: render_nginx(site, rules),
     }

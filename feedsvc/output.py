@@ -61,6 +61,7 @@ class Manifest:
 
     def __init__(self, lines: list[str]) -> None:
         self._by_signature: dict[str, str] = {}
+        self._whole: set[str] = set()  # signatures whose line ``stored`` read back whole
         self.paths: list[str] = []
         for line in lines:
             path, signature, _ = line.split("\t", 2)
@@ -68,7 +69,8 @@ class Manifest:
             self.paths.append(path)
 
     def line(self, signature: str) -> str | None:
-        return self._by_signature.get(signature)
+        """Return the line of ``signature`` if ``stored`` read it back whole, else None."""
+        return self._by_signature.get(signature) if signature in self._whole else None
 
     def stored(self, signature: str) -> Stored | None:
         line = self._by_signature.get(signature)
@@ -77,6 +79,7 @@ class Manifest:
         fields = line.split("\t")
         if len(fields) != 4 or not fields[3].isdigit() or not fields[2].startswith('"'):
             return None
+        self._whole.add(signature)
         return Stored(fields[2], int(fields[3]), None)
 
 
@@ -106,9 +109,7 @@ def _manifest(site: Site, previous: Manifest | None) -> bytes:
     for path, res in sorted(everything.items()):
         # An unchanged resource's line is copied as it was, unless it is damaged.
         line = previous.line(res.signature) if previous is not None else None
-        if line is None or previous is None or previous.stored(res.signature) is None:
-            line = f"{path}\t{res.signature}\t{res.etag}\t{res.size}"
-        lines.append(line)
+        lines.append(line or f"{path}\t{res.signature}\t{res.etag}\t{res.size}")
     lines.append(f"end {len(lines) - 1}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 

@@ -7,9 +7,11 @@ import errno
 import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from feedsvc.articles import (
     Article,
@@ -47,8 +49,7 @@ class Problem:
 FileKey = tuple[int, int, int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Parsed:
+class Parsed(NamedTuple):  # a tuple: one per file, made again for each file per load
     """What one file gave when it was read, and its key then (None: not to be reused)."""
 
     key: FileKey | None
@@ -111,6 +112,18 @@ def list_article_files(folder: Path) -> list[Path]:
     Raises ArticlesDirError when the folder is missing, not a folder or unreadable.
     """
     return [folder / name for name in list_article_names(folder)]
+
+
+def has_article_files(folder: Path) -> bool:
+    """Tell whether ``folder`` has a candidate article file, without listing them all.
+
+    Raises ArticlesDirError like ``list_article_names``.
+    """
+    try:
+        with os.scandir(folder) as entries:
+            return any(is_candidate(entry.name) for entry in entries)
+    except OSError:
+        return bool(list_article_names(folder))  # raises the error that says why
 
 
 def list_article_names(folder: Path) -> list[str]:
@@ -262,6 +275,8 @@ def folder_keys(folder: Path) -> dict[str, FileKey | None]:
 
 
 def _from_cache(path: str, entry: Entry) -> Parsed:
+    if not entry.problems:
+        return Parsed(entry.key, entry.summary, ())
     problems = tuple(Problem(path, reason, skipped) for reason, skipped in entry.problems)
     return Parsed(entry.key, entry.summary, problems)
 
@@ -296,11 +311,19 @@ def load_corpus(
     parsed: dict[str, Parsed] = {}
     bodies: dict[str, Article] = {}
     known: Mapping[str, Parsed] = previous.parsed if previous is not None else {}
-    stored: dict[str, Entry] = cache.entries() if cache is not None and not known else {}
+    stored: dict[str, Entry] = {}
+    if cache is not None and not known and keys is None:
+        # Both wait on the kernel much of the time: list the folder while the rows load.
+        with ThreadPoolExecutor(1, thread_name_prefix="feedsvc-list") as pool:
+            listed = pool.submit(folder_keys, settings.articles)
+            stored = cache.entries()
+            listing: Mapping[str, FileKey | None] = listed.result()
+    else:
+        stored = cache.entries() if cache is not None and not known else {}
+        listing = folder_keys(settings.articles) if keys is None else keys
     changed: dict[str, Entry] = {}
-    listing = folder_keys(settings.articles) if keys is None else keys
     prefix = os.path.join(settings.articles, "")
-    for name in sorted(listing):
+    for name in listing if keys is None else sorted(listing):  # folder_keys sorts
         key = listing[name]  # taken before reading: a change during the read shows next time
         result = known.get(name)
         if result is None and name in stored:
