@@ -10,9 +10,11 @@ be read is deleted and rebuilt. Deleting the cache folder at any time is safe.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -31,6 +33,7 @@ log = logging.getLogger("feedsvc")
 # fingerprint too, so a change to how files are read empties the cache by itself.
 FORMAT = 1
 DATABASE = "parse.sqlite3"
+LOCK = "lock"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -134,19 +137,29 @@ class ParseCache:
     def _open(self, path: Path) -> sqlite3.Connection | None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            lock = os.open(path.parent / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             log.warning("%s: cannot create the cache folder (%s); running without it", path, exc)
             return None
-        for attempt in (1, 2):
-            try:
-                return self._connect(path)
-            except sqlite3.DatabaseError as exc:
-                if attempt == 2:
+        try:
+            # Server workers start together: one at a time checks, empties or deletes
+            # the database, so none deletes what another is creating.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for attempt in (1, 2):
+                try:
+                    return self._connect(path)
+                except sqlite3.OperationalError as exc:  # busy, locked, read-only: not damage
                     log.warning("%s: cannot use the cache (%s); running without it", path, exc)
                     return None
-                log.warning("%s: cache unreadable (%s); deleting and rebuilding it", path, exc)
-                self._delete(path)
-        return None
+                except sqlite3.DatabaseError as exc:
+                    if attempt == 2:
+                        log.warning("%s: cannot use the cache (%s); running without it", path, exc)
+                        return None
+                    log.warning("%s: cache unreadable (%s); deleting and rebuilding it", path, exc)
+                    self._delete(path)
+            return None
+        finally:
+            os.close(lock)  # releases the lock
 
     def _connect(self, path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -190,7 +203,15 @@ class ParseCache:
             self._db.close()
             self._db = None
         if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
-            self._delete(self.path)
+            try:
+                lock = os.open(self.path.parent / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError:
+                return
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                self._delete(self.path)
+            finally:
+                os.close(lock)
 
     def entries(self) -> dict[str, Entry]:
         """Return every row that reads back whole, by file name; rows that do not are left out."""

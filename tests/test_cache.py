@@ -9,7 +9,10 @@ import os
 import shutil
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from contextlib import closing
 from datetime import timedelta
@@ -795,3 +798,40 @@ def test_the_app_serves_again_after_its_bodies_are_deleted(
     assert again.status_code == 200
     assert again.data == cold.resources[SEED_PAGE].content()
     assert client.get("/feed.xml").data == cold.resources["/feed.xml"].content()
+
+
+OPEN_TOGETHER = """
+import logging, sys, time
+from pathlib import Path
+from feedsvc.cache import Entry, ParseCache
+from feedsvc.config import Settings
+logging.basicConfig(level=logging.WARNING)
+articles, cache_dir, start, name = sys.argv[1:5]
+while time.time() < float(start):
+    pass
+cache = ParseCache.for_settings(Settings(articles=Path(articles), cache_dir=Path(cache_dir)))
+assert cache.enabled, "no cache"
+cache.update({name: Entry((1, 2, 3, 4), None, (("a problem", True),))}, ())
+"""
+
+
+def test_workers_opening_a_new_cache_together_all_use_it(tmp_path: Path) -> None:
+    # Server workers start at the same moment: none may take another's half-made
+    # database for a damaged one and delete it.
+    articles, cache_dir = tmp_path / "articles", tmp_path / "cache"
+    articles.mkdir()
+    start = time.time() + 2
+    names = [f"{n:03d}_{n:016x}.txt" for n in range(6)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_TOGETHER, str(articles), str(cache_dir), str(start), name],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in names
+    ]
+    errors = [run.communicate(timeout=60)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0] * len(runs), errors
+    assert not any("deleting" in text or "without it" in text for text in errors), errors
+    cache = ParseCache.for_settings(Settings(articles=articles, cache_dir=cache_dir))
+    assert sorted(cache.entries()) == names
