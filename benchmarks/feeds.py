@@ -24,22 +24,17 @@ of ``--repeat`` runs in microseconds per entry, the ratio feedgen / compiled, an
 from __future__ import annotations
 
 import argparse
-import gc
-import random
-import statistics
 import sys
-import time
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
-import scale  # noqa: E402
+from common import generated_articles, seconds  # noqa: E402
 
 from feedsvc import feeds  # noqa: E402
-from feedsvc.articles import Article, parse_article  # noqa: E402
+from feedsvc.articles import Article  # noqa: E402
 from feedsvc.config import Settings  # noqa: E402
 from feedsvc.feeds import FeedPage, archive_chunks, build_atom, build_rss  # noqa: E402
 
@@ -55,30 +50,9 @@ def make_documents(count: int, settings: Settings) -> Documents:
 
     The articles are scale.py's: its text generator and seed, four a day.
     """
-    rng = random.Random(5)
-    pool = scale.sentence_pool(rng)
-    total = count * ENTRIES + ENTRIES  # the newest ENTRIES stay in feed.xml
-    first_day = scale.LAST_DAY - timedelta(days=(total - 1) // scale.PER_DAY)
-    articles = []
-    for number in range(total):
-        day = first_day + timedelta(days=number // scale.PER_DAY)
-        text = scale.article_text(number, day, rng, pool)
-        name = f"{number:06d}_{rng.getrandbits(64):016x}.txt"
-        articles.append(parse_article(name, text, settings.zone))
-    newest_first = sorted(articles, key=lambda a: (a.published, a.number), reverse=True)
-    chunks = archive_chunks(newest_first, ENTRIES)
+    newest_first = generated_articles(count * ENTRIES + ENTRIES, settings.zone)
+    chunks = archive_chunks(newest_first, ENTRIES)  # the newest ENTRIES stay in feed.xml
     return [(chunk, FeedPage(n, len(chunks))) for n, chunk in enumerate(chunks, start=1)]
-
-
-def seconds(run: Callable[[], object], repeat: int) -> float:
-    """Return the median wall time of ``repeat`` runs of ``run``."""
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def one_kind(write: Writer, settings: Settings, documents: Documents) -> Callable[[], None]:

@@ -23,22 +23,17 @@ microseconds per page (and per index row), the ratio Jinja / compiled, and what 
 from __future__ import annotations
 
 import argparse
-import gc
-import random
-import statistics
 import sys
-import time
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
-import scale  # noqa: E402
+from common import generated_articles, seconds  # noqa: E402
 
 from feedsvc import pages  # noqa: E402
-from feedsvc.articles import Article, parse_article  # noqa: E402
+from feedsvc.articles import Article  # noqa: E402
 from feedsvc.config import Settings  # noqa: E402
 from feedsvc.pages import IndexPage, render_article_page, render_index_page  # noqa: E402
 
@@ -48,33 +43,13 @@ Index = list[tuple[Sequence[Article], IndexPage]]
 
 
 def make_articles(count: int, settings: Settings) -> list[Article]:
-    """Return ``count`` parsed articles, newest first: scale.py's text, seed, dates and names."""
-    rng = random.Random(5)
-    pool = scale.sentence_pool(rng)
-    first_day = scale.LAST_DAY - timedelta(days=(count - 1) // scale.PER_DAY)
-    articles = []
-    for number in range(count):
-        day = first_day + timedelta(days=number // scale.PER_DAY)
-        text = scale.article_text(number, day, rng, pool)
-        name = f"{number:06d}_{rng.getrandbits(64):016x}.txt"
-        articles.append(parse_article(name, text, settings.zone))
-    return sorted(articles, key=lambda a: (a.published, a.number), reverse=True)
+    """Return ``count`` parsed articles, newest first (see ``common.generated_articles``)."""
+    return generated_articles(count, settings.zone)
 
 
 def index_pages(articles: Sequence[Article], size: int) -> Index:
     count = max(1, -(-len(articles) // size))
     return [(articles[(n - 1) * size : n * size], IndexPage(n, count)) for n in range(1, count + 1)]
-
-
-def seconds(run: Callable[[], object], repeat: int) -> float:
-    """Return the median wall time of ``repeat`` runs of ``run``."""
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def article_run(

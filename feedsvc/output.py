@@ -8,7 +8,8 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from feedsvc.errors import BuildError
@@ -239,17 +240,10 @@ def build_site(
     if previous is None:
         return _replace_whole(lambda folder: _render_into(render, folder, None, progress), out)
     _remove_leftovers(out)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with _staging(out) as staging:
         store = FolderStore(staging, previous, progress=progress)
         site = render(store)
         _finish(site, store, out)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise BuildError(f"{out}: cannot write the output: {exc}; previous output kept") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     try:
         *files, marker = store.order
         for relative in files:
@@ -266,6 +260,21 @@ def build_site(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return site, store.written
+
+
+@contextmanager
+def _staging(out: Path) -> Iterator[Path]:
+    """Yield a new temporary folder beside ``out``; on any error delete it and re-raise,
+    an OSError as BuildError: nothing has touched ``out`` yet."""
+    temporary = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield temporary
+    except OSError as exc:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise BuildError(f"{out}: cannot write the output: {exc}; previous output kept") from None
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
 
 
 def _remove_leftovers(out: Path) -> None:
@@ -302,8 +311,7 @@ def _replace_whole(write: Callable[[Path], tuple[Site, int]], out: Path) -> tupl
     _check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(out)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with _staging(out) as temporary:
         result = write(temporary)
         os.chmod(temporary, 0o755)  # mkdtemp makes it 0700; a web server must read it
         if not out.exists():
@@ -322,10 +330,4 @@ def _replace_whole(write: Callable[[Path], tuple[Site, int]], out: Path) -> tupl
                 os.rename(previous, out)
                 raise
             shutil.rmtree(previous, ignore_errors=True)
-    except OSError as exc:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise BuildError(f"{out}: cannot write the output: {exc}; previous output kept") from None
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     return result
