@@ -116,6 +116,24 @@ def _loaded_time(text: str, zone: str) -> datetime:
     return moment.replace(tzinfo=UTC if offset == timedelta(0) else timezone(offset))
 
 
+class _FolderLock:
+    """An exclusive lock on the cache folder's lock file, across processes (flock)."""
+
+    def __init__(self, descriptor: int) -> None:
+        self._descriptor = descriptor
+
+    def __enter__(self) -> None:
+        fcntl.flock(self._descriptor, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self._descriptor)  # releases the lock
+
+
+def _lock(database: Path) -> _FolderLock:
+    """Open the lock file beside ``database``; OSError when it cannot be made."""
+    return _FolderLock(os.open(database.parent / LOCK, os.O_RDWR | os.O_CREAT, 0o644))
+
+
 class ParseCache:
     """The rows of one articles folder; every method degrades to "nothing cached" on error."""
 
@@ -137,14 +155,13 @@ class ParseCache:
     def _open(self, path: Path) -> sqlite3.Connection | None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            lock = os.open(path.parent / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+            lock = _lock(path)
         except OSError as exc:
             log.warning("%s: cannot create the cache folder (%s); running without it", path, exc)
             return None
-        try:
-            # Server workers start together: one at a time checks, empties or deletes
-            # the database, so none deletes what another is creating.
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        # Server workers start together: one at a time checks, empties or deletes the
+        # database, so none deletes what another is creating.
+        with lock:
             for attempt in (1, 2):
                 try:
                     return self._connect(path)
@@ -158,8 +175,6 @@ class ParseCache:
                     log.warning("%s: cache unreadable (%s); deleting and rebuilding it", path, exc)
                     self._delete(path)
             return None
-        finally:
-            os.close(lock)  # releases the lock
 
     def _connect(self, path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -204,14 +219,11 @@ class ParseCache:
             self._db = None
         if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
             try:
-                lock = os.open(self.path.parent / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+                lock = _lock(self.path)
             except OSError:
                 return
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX)
+            with lock:
                 self._delete(self.path)
-            finally:
-                os.close(lock)
 
     def entries(self) -> dict[str, Entry]:
         """Return every row that reads back whole, by file name; rows that do not are left out."""
