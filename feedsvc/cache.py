@@ -17,6 +17,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from importlib.resources import files
@@ -34,6 +35,7 @@ log = logging.getLogger("feedsvc")
 FORMAT = 1
 DATABASE = "parse.sqlite3"
 LOCK = "lock"
+START_LOCK = "start.lock"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -129,9 +131,26 @@ class _FolderLock:
         os.close(self._descriptor)  # releases the lock
 
 
-def _lock(database: Path) -> _FolderLock:
-    """Open the lock file beside ``database``; OSError when it cannot be made."""
-    return _FolderLock(os.open(database.parent / LOCK, os.O_RDWR | os.O_CREAT, 0o644))
+def _lock(database: Path, name: str = LOCK) -> _FolderLock:
+    """Open the lock file ``name`` beside ``database``; OSError when it cannot be made."""
+    return _FolderLock(os.open(database.parent / name, os.O_RDWR | os.O_CREAT, 0o644))
+
+
+def first_start(settings: Settings) -> AbstractContextManager[None]:
+    """Return a lock the server workers of one host take in turn for their first render.
+
+    The first to get it reads and renders everything into the cache; the others then
+    find it all there and render nothing, instead of all doing the same work at once.
+    Nothing to lock without a cache folder, or when the lock file cannot be made.
+    """
+    folder = site_folder(settings)
+    if folder is None:
+        return nullcontext()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return _lock(folder / DATABASE, START_LOCK)
+    except OSError:
+        return nullcontext()
 
 
 class ParseCache:

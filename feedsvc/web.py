@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-from feedsvc.cache import ParseCache, site_folder
+from feedsvc.cache import ParseCache, first_start, site_folder
 from feedsvc.config import Settings, load_settings
 from feedsvc.errors import FeedsvcError
 from feedsvc.repository import Corpus, FileKey, file_key, folder_keys, is_candidate, load_corpus
@@ -85,15 +86,18 @@ class SiteState:
         """
         with self._lock:
             try:
-                keys = self._listing(changed)
-                if keys == self._keys:
-                    return False
-                self._open_cache()
-                corpus = load_corpus(
-                    self.settings, self._corpus, self._cache, keep_bodies=False, keys=keys
-                )
-                # Only resources whose inputs changed are rendered.
-                site = render_site(corpus, self.settings, previous=self.site, store=self._store)
+                # Workers start together: the first reads and renders into the cache
+                # folder, the others wait and then take it from there.
+                with first_start(self.settings) if self.site is None else nullcontext():
+                    keys = self._listing(changed)
+                    if keys == self._keys:
+                        return False
+                    self._open_cache()
+                    corpus = load_corpus(
+                        self.settings, self._corpus, self._cache, keep_bodies=False, keys=keys
+                    )
+                    # Only resources whose inputs changed are rendered.
+                    site = render_site(corpus, self.settings, previous=self.site, store=self._store)
             except (FeedsvcError, OSError) as exc:
                 log.error("rebuild failed, still serving the last good site: %s", exc)
                 return False

@@ -31,7 +31,7 @@ from feedsvc.repository import Corpus, load_corpus
 from feedsvc.site import NOT_FOUND_FILE, Resource, Site, render_site
 from feedsvc.store import FOLDER as BODIES
 from feedsvc.store import BlobStore
-from feedsvc.web import create_app
+from feedsvc.web import SiteState, create_app
 
 SEED = "000_cab78a8f5eee25a1.txt"  # one of the sample articles
 SEED_PAGE = "/articles/cab78a8f5eee25a1/"
@@ -835,3 +835,31 @@ def test_workers_opening_a_new_cache_together_all_use_it(tmp_path: Path) -> None
     assert not any("deleting" in text or "without it" in text for text in errors), errors
     cache = ParseCache.for_settings(Settings(articles=articles, cache_dir=cache_dir))
     assert sorted(cache.entries()) == names
+
+
+def test_workers_starting_together_render_each_page_once(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first worker renders into the cache folder; the others wait for it and then
+    # find every body there, instead of all rendering everything at once.
+    settings = dataclasses.replace(settings, cache_dir=tmp_path / "cache")
+    rendered: list[str] = []
+    render = feedsvc.site.render_article_page
+
+    def counting(article: Any, site_settings: Settings) -> bytes:
+        rendered.append(article.id)
+        return render(article, site_settings)
+
+    monkeypatch.setattr(feedsvc.site, "render_article_page", counting)
+    states = [SiteState(settings) for _ in range(3)]
+    threads = [threading.Thread(target=state.refresh) for state in states]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    corpus = load_corpus(settings)
+    assert sorted(rendered) == sorted(summary.id for summary in corpus.articles)
+    sites = [state.site for state in states if state.site is not None]
+    assert len(sites) == len(states)
+    for path in sites[0].resources:
+        assert len({site.resources[path].content() for site in sites}) == 1, path
