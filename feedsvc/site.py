@@ -271,16 +271,12 @@ class _Renderer:
         compress: bool,
         previous: Site | None,
         store: Store | None,
-        progress: Callable[[int], None] | None,
     ) -> None:
-        self.settings = settings
         self.compress = compress
         self.previous = previous.resources if previous is not None else {}
         self.store = store
-        self.progress = progress
         self.sign = _Signer(settings)
         self.resources: dict[str, Resource] = {}
-        self.rendered = 0
 
     def emit(
         self,
@@ -317,7 +313,6 @@ class _Renderer:
             )
         else:
             body = render()
-            self.rendered += 1
             resource = make_resource(
                 body,
                 media_type,
@@ -357,7 +352,7 @@ def render_site(
     updated = articles[0].updated if articles else feed_updated(articles)
     stamp = updated.isoformat()
     policy = cache_policy(settings)
-    run = _Renderer(settings, compress, previous, store, progress)
+    run = _Renderer(settings, compress, previous, store)
     sign = run.sign
     # Each article page's signature stands for the article in the signatures of the
     # archives, index pages and feeds that show it.
