@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -244,37 +244,25 @@ class ParseCache:
             with lock:
                 self._delete(self.path)
 
-    def entries(self) -> dict[str, Entry]:
-        """Return every row that reads back whole, by file name; rows that do not are left out."""
+    def _rows(self, query: str, parameters: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        """Return the rows of ``query``; none when the cache is off or fails (then it is off)."""
         if self._db is None:
-            return {}
+            return []
         try:
-            rows = self._db.execute("SELECT * FROM files").fetchall()
+            return self._db.execute(query, parameters).fetchall()
         except sqlite3.Error as exc:
             self._failed(exc)
-            return {}
-        result: dict[str, Entry] = {}
-        for row in rows:
-            entry = _entry(row)
-            if entry is not None:
-                result[row[0]] = entry
-        return result
+            return []
 
-    def update(self, changed: Mapping[str, Entry], removed: Iterable[str]) -> None:
-        """Store the rows of ``changed`` files and forget ``removed`` ones, in one transaction."""
-        if self._db is None:
-            return
-        gone = [(name,) for name in removed]
-        if not changed and not gone:
+    def _write(self, *statements: tuple[str, Sequence[Sequence[object]]]) -> None:
+        """Run each ``(statement, rows)`` with executemany, all in one transaction."""
+        if self._db is None or not any(rows for _, rows in statements):
             return
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    [_row(name, entry) for name, entry in changed.items()],
-                )
-                self._db.executemany("DELETE FROM files WHERE name = ?", gone)
+                for statement, rows in statements:
+                    self._db.executemany(statement, rows)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -282,63 +270,59 @@ class ParseCache:
         except sqlite3.Error as exc:
             self._failed(exc)
 
+    def entries(self) -> dict[str, Entry]:
+        """Return every row that reads back whole, by file name; rows that do not are left out."""
+        result: dict[str, Entry] = {}
+        for row in self._rows("SELECT * FROM files"):
+            entry = _entry(row)
+            if entry is not None:
+                result[row[0]] = entry
+        return result
+
+    def update(self, changed: Mapping[str, Entry], removed: Iterable[str]) -> None:
+        """Store the rows of ``changed`` files and forget ``removed`` ones, in one transaction."""
+        self._write(
+            (
+                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [_row(name, entry) for name, entry in changed.items()],
+            ),
+            ("DELETE FROM files WHERE name = ?", [(name,) for name in removed]),
+        )
+
     def rendered(self) -> dict[str, Rendered]:
         """Return the ETag and sizes of rendered bodies by the signature of their inputs."""
-        if self._db is None:
-            return {}
-        try:
-            rows = self._db.execute("SELECT * FROM rendered").fetchall()
-        except sqlite3.Error as exc:
-            self._failed(exc)
-            return {}
-        return {
-            row[0]: (row[1], row[2], row[3])
-            for row in rows
-            if isinstance(row[1], str) and isinstance(row[2], int)
-        }
+        rows = self._rows("SELECT signature, etag, size, gzip_size FROM rendered")
+        return {row[0]: found for row in rows if (found := _rendered(row[1:])) is not None}
 
     def rendered_one(self, signature: str) -> Rendered | None:
         """Return the ETag and sizes of the body rendered from ``signature``, if known."""
-        if self._db is None:
-            return None
-        try:
-            row = self._db.execute(
-                "SELECT etag, size, gzip_size FROM rendered WHERE signature = ?", (signature,)
-            ).fetchone()
-        except sqlite3.Error as exc:
-            self._failed(exc)
-            return None
-        if row is None or not isinstance(row[0], str) or not isinstance(row[1], int):
-            return None
-        return (row[0], row[1], row[2])
+        query = "SELECT etag, size, gzip_size FROM rendered WHERE signature = ?"
+        rows = self._rows(query, (signature,))
+        return _rendered(rows[0]) if rows else None
 
     def forget_rendered(self, etag: str) -> None:
         """Forget the bodies with ``etag`` (found missing from the folder)."""
-        if self._db is None:
-            return
-        try:
-            self._db.execute("DELETE FROM rendered WHERE etag = ?", (etag,))
-        except sqlite3.Error as exc:
-            self._failed(exc)
+        self._write(("DELETE FROM rendered WHERE etag = ?", [(etag,)]))
 
     def add_rendered(self, rows: Iterable[tuple[str, Rendered]]) -> None:
         """Remember the ETag and sizes of newly rendered bodies by signature."""
-        if self._db is None:
-            return
         values = [(signature, *rendered) for signature, rendered in rows]
-        if not values:
-            return
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("INSERT OR REPLACE INTO rendered VALUES (?, ?, ?, ?)", values)
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._failed(exc)
+        self._write(("INSERT OR REPLACE INTO rendered VALUES (?, ?, ?, ?)", values))
 
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _rendered(row: tuple[Any, ...]) -> Rendered | None:
+    """Return a rendered row's ETag and sizes, or None when it is not as written."""
+    etag, size, gzip_size = row
+    if type(etag) is not str or type(size) is not int:
+        return None
+    if gzip_size is not None and type(gzip_size) is not int:
+        return None
+    return (etag, size, gzip_size)
 
 
 def _row(name: str, entry: Entry) -> tuple[object, ...]:
