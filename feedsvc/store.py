@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 from feedsvc.cache import ParseCache, Rendered
@@ -52,7 +51,7 @@ class BlobStore:
         self._write(_name(resource.etag, False), resource.body)
         self._write(_name(resource.etag, True), resource.gzip_body)
         self._new.append((resource.signature, (resource.etag, resource.size, resource.gzip_size)))
-        return replace(resource, body=None, gzip_body=None, store=self)
+        return resource.without_bodies(self)
 
     def _write(self, name: str, body: bytes | None) -> None:
         if body is None or os.path.exists(self.folder / name):
