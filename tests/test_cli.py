@@ -292,17 +292,18 @@ def previous(runner: CliRunner, articles_dir: Path, tmp_path: Path) -> Path:
     return out
 
 
-def _raise_after(count: int, error: BaseException) -> Callable[..., int]:
-    original = Path.write_bytes
+def _raise_after(count: int, error: BaseException) -> Callable[..., None]:
+    """A ``write_file`` that raises ``error`` after ``count`` files."""
+    original = feedsvc.output.write_file
     calls = []
 
-    def write_bytes(self: Path, data: bytes) -> int:
+    def write_file(path: str, body: bytes, stamp: float | None = None) -> None:
         if len(calls) >= count:
             raise error
-        calls.append(self)
-        return original(self, data)
+        calls.append(path)
+        original(path, body, stamp)
 
-    return write_bytes
+    return write_file
 
 
 FAILURES = {
@@ -323,7 +324,7 @@ def test_failed_build_leaves_previous_output_untouched(
     error: BaseException,
 ) -> None:
     before = tree(previous)
-    monkeypatch.setattr(Path, "write_bytes", _raise_after(count, error))
+    monkeypatch.setattr(feedsvc.output, "write_file", _raise_after(count, error))
     result = runner.invoke(cli, ["build", "--articles", str(articles_dir), "--out", str(previous),
                                  "--base-url", BASE_URL])  # fmt: skip
     monkeypatch.undo()
@@ -435,7 +436,8 @@ def test_failed_first_build_leaves_nothing(
     runner: CliRunner, articles_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "public"
-    monkeypatch.setattr(Path, "write_bytes", _raise_after(2, OSError(errno.ENOSPC, "full")))
+    full = OSError(errno.ENOSPC, "full")
+    monkeypatch.setattr(feedsvc.output, "write_file", _raise_after(2, full))
     result = build(runner, articles_dir, out)
     monkeypatch.undo()
     assert result.exit_code == 1

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+import feedsvc.output
 from feedsvc.cli import cli
 from feedsvc.hosting import HEADERS_FILE, NGINX_FILE
 from feedsvc.output import MARKER, read_manifest
@@ -330,18 +331,18 @@ def test_a_damaged_marker_gives_the_right_output(
 # --- A failed build ---------------------------------------------------------------------------
 
 
-def fail_after(count: int) -> Callable[[Path, bytes], int]:
-    """A Path.write_bytes that fills the disk after ``count`` files."""
-    original = Path.write_bytes
-    calls: list[Path] = []
+def fail_after(count: int) -> Callable[[str, bytes, float | None], None]:
+    """A ``write_file`` that fills the disk after ``count`` files."""
+    original = feedsvc.output.write_file
+    calls: list[str] = []
 
-    def write_bytes(self: Path, data: bytes) -> int:
+    def write_file(path: str, body: bytes, stamp: float | None = None) -> None:
         if len(calls) >= count:
-            raise OSError(errno.ENOSPC, "No space left on device", str(self))
-        calls.append(self)
-        return original(self, data)
+            raise OSError(errno.ENOSPC, "No space left on device", path)
+        calls.append(path)
+        original(path, body, stamp)
 
-    return write_bytes
+    return write_file
 
 
 @pytest.mark.parametrize("count", [0, 1, 3, 6])
@@ -359,7 +360,7 @@ def test_a_build_failing_while_staging_keeps_the_previous_output(
     for change in (add_article, edit_body, change_title, remove_article):
         change(articles_dir)
 
-    monkeypatch.setattr(Path, "write_bytes", fail_after(count))
+    monkeypatch.setattr(feedsvc.output, "write_file", fail_after(count))
     result = make(out)
     monkeypatch.undo()
 
