@@ -781,6 +781,34 @@ def style_axes(axes: Any, sizes: list[int], title: str) -> None:
 # --- the parts -------------------------------------------------------------------------
 
 
+class Trash:
+    """Folders a run replaces, moved aside with one rename and deleted after the last measurement.
+
+    On ext4 without a journal (this machine's root filesystem), the inode allocator skips the
+    inodes of files deleted in the last minutes, so creating many files right after deleting
+    many makes each creation scan past them: the run after a large ``rmtree`` pays for it, by an
+    amount that depends on what was deleted. A rename deletes nothing.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.moved = 0
+
+    def move(self, path: Path) -> None:
+        """Rename ``path``, if it exists, into the trash under a new name; ``path`` is then free."""
+        self.folder.mkdir(exist_ok=True)
+        try:
+            os.rename(path, self.folder / f"{self.moved + 1:04d}-{path.name}")
+        except FileNotFoundError:
+            return
+        self.moved += 1
+
+    def empty(self) -> None:
+        if self.moved:
+            say(f"deleting {self.moved} moved-aside folders")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 @dataclass
 class Bench:
     """One size's folders, tools and results."""
@@ -794,6 +822,7 @@ class Bench:
     services: Services
     results: Results
     log: Path
+    trash: Trash
     edits: int = 0
 
     def edit(self) -> str:
@@ -810,8 +839,8 @@ def bench_build(bench: Bench) -> None:
     results = bench.results
     for index in range(bench.repeat):
         say(f"{bench.size:,}: build {index + 1}/{bench.repeat}: cold")
-        shutil.rmtree(out, ignore_errors=True)
-        shutil.rmtree(bench.feedsvc.cache, ignore_errors=True)
+        bench.trash.move(out)
+        bench.trash.move(bench.feedsvc.cache)
         cold = run_timed(bench.feedsvc.build(out), cwd=bench.root, log=bench.log, limit=BUILD_LIMIT)
         if not cold.ok:
             results.fail("cold", "failed", f"cold build failed ({cold}); see the log tail below")
@@ -823,7 +852,7 @@ def bench_build(bench: Bench) -> None:
             write_manifest(out, manifest)
             results.add("feed_kb", (out / "feed.xml").stat().st_size / 1024)
         say(f"{bench.size:,}: build {index + 1}/{bench.repeat}: I/O floor")
-        shutil.rmtree(floor_out, ignore_errors=True)
+        bench.trash.move(floor_out)
         floor_cmd = [sys.executable, str(floor_script), str(bench.feedsvc.articles)]
         floor = run_timed(
             [*floor_cmd, str(floor_out), str(manifest)], cwd=bench.root, log=bench.log, limit=600
@@ -849,7 +878,7 @@ def bench_build(bench: Bench) -> None:
         results.add("incremental", again.wall)
         results.add("incremental_rss", again.peak_rss_mb)
     if "--cache-dir" in bench.feedsvc.build_flags:
-        results.notes.append("parse cache: --cache-dir, removed before each cold build")
+        results.notes.append("parse cache: --cache-dir, moved aside before each cold build")
     else:
         results.notes.append("feedsvc build --help lists no --cache-dir: no parse cache to clear")
 
@@ -992,7 +1021,7 @@ def serve_once(bench: Bench) -> bool:
 def bench_serve(bench: Bench) -> None:
     results = bench.results
     say(f"{bench.size:,}: serve: first start (cold cache)")
-    shutil.rmtree(bench.feedsvc.cache, ignore_errors=True)
+    bench.trash.move(bench.feedsvc.cache)
     proc, port, ready = start_feedsvc(bench)
     try:
         if ready is None:
@@ -1125,7 +1154,7 @@ def hugo_binary() -> Path | None:
 def time_peer(bench: Bench, name: str, cmd: list[str], cwd: Path, clean: list[Path]) -> bool:
     """Time one cold peer build; False (with a note) when it failed or timed out."""
     for path in clean:
-        shutil.rmtree(path, ignore_errors=True)
+        bench.trash.move(path)
     run = run_timed(cmd, cwd=cwd, log=bench.log, limit=bench.peer_limit)
     if run.timed_out:
         bench.results.fail(
@@ -1257,10 +1286,13 @@ def describe_machine() -> str:
     return f"{os.cpu_count()} CPUs, load average {load}; " + ", ".join(versions)
 
 
-def run_size(args: argparse.Namespace, top: Path, size: int, services: Services) -> Results:
+def run_size(
+    args: argparse.Namespace, top: Path, size: int, services: Services, trash: Trash
+) -> Results:
     root = top / f"n{size}"
     root.mkdir()
     results = Results(size)
+    results.notes.append("earlier runs' outputs and caches: moved aside, deleted at the very end")
     say(f"{size:,}: generating articles")
     start = time.perf_counter()
     mean = generate(root / "articles", size)
@@ -1277,6 +1309,7 @@ def run_size(args: argparse.Namespace, top: Path, size: int, services: Services)
         services,
         results,
         root / "log.txt",
+        trash,
     )
     for part, function in (("build", bench_build), ("serve", bench_serve), ("peers", bench_peers)):
         if part in args.only:
@@ -1285,13 +1318,16 @@ def run_size(args: argparse.Namespace, top: Path, size: int, services: Services)
 
 
 @contextlib.contextmanager
-def workdir(parent: Path | None, keep: bool) -> Iterator[Path]:
+def workdir(parent: Path | None, keep: bool) -> Iterator[tuple[Path, Trash]]:
+    """The temporary folder and its trash, deleted at the end (with --keep, the trash only)."""
     if parent is not None:
         parent.mkdir(parents=True, exist_ok=True)
     top = Path(tempfile.mkdtemp(prefix="feedsvc-scale-", dir=parent))
+    trash = Trash(top / "trash")
     try:
-        yield top
+        yield top, trash
     finally:
+        trash.empty()
         if keep:
             say(f"kept {top}")
         else:
@@ -1358,15 +1394,15 @@ def main(argv: list[str] | None = None) -> int:
     if not has_matplotlib():
         say("matplotlib is not installed: the results go to JSON only (pip install -e '.[bench]')")
     done: list[Results] = []
-    with workdir(args.workdir, args.keep) as top, Services() as services:
+    with workdir(args.workdir, args.keep) as (top, trash), Services() as services:
         try:
             for size in args.sizes:
-                results = run_size(args, top, size, services)
+                results = run_size(args, top, size, services, trash)
                 print(format_table(results) + "\n", flush=True)
                 done.append(results)
                 write_results(args.json, header, done)
                 if not args.keep:
-                    shutil.rmtree(top / f"n{size}", ignore_errors=True)
+                    trash.move(top / f"n{size}")
         except KeyboardInterrupt:
             say("interrupted; stopping every process started")
             if done:
