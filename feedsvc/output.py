@@ -55,32 +55,26 @@ MANIFEST_FORMAT = 1
 class Manifest:
     """What the build in a folder wrote: one line per resource (path, signature, ETag, size).
 
-    Lines are split only when asked for; most of a large site is only looked up. A line
-    that does not read back whole counts as a resource that must be written again.
+    Lines are read whole only when asked for; most of a large site is only looked up.
+    A line that does not read back whole counts as a resource that must be written again.
     """
 
     def __init__(self, lines: list[str]) -> None:
-        self._by_signature: dict[str, str] = {}
-        self._whole: set[str] = set()  # signatures whose line ``stored`` read back whole
+        self._rest: dict[str, str] = {}  # by signature: "ETag<tab>size"
         self.paths: list[str] = []
         for line in lines:
-            path, signature, _ = line.split("\t", 2)
-            self._by_signature[signature] = line
+            path, signature, rest = line.split("\t", 2)
+            self._rest[signature] = rest
             self.paths.append(path)
 
-    def line(self, signature: str) -> str | None:
-        """Return the line of ``signature`` if ``stored`` read it back whole, else None."""
-        return self._by_signature.get(signature) if signature in self._whole else None
-
     def stored(self, signature: str) -> Stored | None:
-        line = self._by_signature.get(signature)
-        if line is None:
+        rest = self._rest.get(signature)
+        if rest is None:
             return None
-        fields = line.split("\t")
-        if len(fields) != 4 or not fields[3].isdigit() or not fields[2].startswith('"'):
+        etag, _, size = rest.partition("\t")
+        if not size.isdigit() or not etag.startswith('"'):
             return None
-        self._whole.add(signature)
-        return Stored(fields[2], int(fields[3]), None)
+        return Stored(etag, int(size), None)
 
 
 def read_manifest(out: Path) -> Manifest | None:
@@ -103,13 +97,11 @@ def read_manifest(out: Path) -> Manifest | None:
 _MANIFEST_HEAD = f"feedsvc build manifest {MANIFEST_FORMAT}"
 
 
-def _manifest(site: Site, previous: Manifest | None) -> bytes:
+def _manifest(site: Site) -> bytes:
     everything = {**site.resources, "/" + NOT_FOUND_FILE: site.not_found}
     lines = [_MANIFEST_HEAD]
     for path, res in sorted(everything.items()):
-        # An unchanged resource's line is copied as it was, unless it is damaged.
-        line = previous.line(res.signature) if previous is not None else None
-        lines.append(line or f"{path}\t{res.signature}\t{res.etag}\t{res.size}")
+        lines.append(f"{path}\t{res.signature}\t{res.etag}\t{res.size}")
     lines.append(f"end {len(lines) - 1}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
@@ -189,7 +181,7 @@ def _finish(site: Site, store: FolderStore, live: Path | None = None) -> None:
     for relative, body in sorted(hosting.items()):
         if live is None or not _same(live / relative, body):
             store.write(relative, body)
-    store.write(MARKER, _manifest(site, store.previous))
+    store.write(MARKER, _manifest(site))
 
 
 def _same(path: Path, body: bytes) -> bool:
@@ -219,6 +211,8 @@ def _remove_stale(out: Path, before: Manifest, site: Site) -> int:
     removed = 0
     current = site.resources.keys() | {"/" + NOT_FOUND_FILE}
     for path in sorted(set(before.paths) - current):
+        if not path.startswith("/") or "/../" in path + "/":
+            continue  # no path of ours; a damaged line never deletes outside ``out``
         target = out / file_path(path)
         target.unlink(missing_ok=True)
         removed += 1

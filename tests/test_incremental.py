@@ -328,6 +328,23 @@ def test_a_damaged_marker_gives_the_right_output(
     assert_same_output(out, tmp_path / "changed")
 
 
+def test_a_marker_line_pointing_outside_the_output_deletes_nothing(
+    make: Callable[..., Result], tmp_path: Path
+) -> None:
+    out = tmp_path / "public"
+    assert make(out).exit_code == 0
+    outside = tmp_path / "outside.html"
+    outside.write_text("not ours")
+    marker = out / MARKER
+    head, *lines, _end, _ = marker.read_bytes().split(b"\n")
+    lines.append(b"/../outside.html\t" + b"0" * 32 + b'\t"x"\t8')
+    marker.write_bytes(b"\n".join([head, *lines, b"end %d" % len(lines), b""]))
+
+    assert make(out).exit_code == 0  # the line's resource is gone: its file would be stale
+
+    assert outside.read_text() == "not ours"
+
+
 # --- A failed build ---------------------------------------------------------------------------
 
 
