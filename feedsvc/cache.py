@@ -273,7 +273,9 @@ class ParseCache:
     def entries(self) -> dict[str, Entry]:
         """Return every row that reads back whole, by file name; rows that do not are left out."""
         result: dict[str, Entry] = {}
-        for row in self._rows("SELECT * FROM files"):
+        # SQLite leaves out the rows whose columns have the wrong types (100,000 rows
+        # are read per start); what is left can still hold text that does not parse.
+        for row in self._rows(_WHOLE_ROWS):
             entry = _entry(row)
             if entry is not None:
                 result[row[0]] = entry
@@ -335,28 +337,28 @@ def _row(name: str, entry: Entry) -> tuple[object, ...]:
     return (name, *entry.key, *article, json.dumps(entry.problems))
 
 
+_WHOLE_ROWS = """
+SELECT * FROM files
+WHERE typeof(name) = 'text' AND typeof(size) = 'integer' AND typeof(mtime_ns) = 'integer'
+  AND typeof(ctime_ns) = 'integer' AND typeof(ino) = 'integer' AND typeof(problems) = 'text'
+  AND (id IS NULL OR (typeof(id) = 'text' AND typeof(published) = 'text'
+       AND typeof(zone) = 'text' AND typeof(digest) = 'text' AND typeof(number) = 'integer'))
+"""
+
+
 def _entry(row: tuple[Any, ...]) -> Entry | None:
-    """Return the Entry a row stands for, or None when any part of it is not as written."""
+    """Return the Entry a row of ``_WHOLE_ROWS`` stands for, or None when its text is not
+    as written."""
+    name, size, mtime, ctime, ino, ident, published, zone, digest, number, bad = row
     try:
-        name, size, mtime, ctime, ino, ident, published, zone, digest, number, bad = row
-        if type(size) is not int or type(mtime) is not int or type(ctime) is not int:
-            return None
-        if type(ino) is not int:
-            return None
         problems: tuple[tuple[str, bool], ...] = ()
         if bad != "[]":
             problems = tuple((str(reason), bool(skipped)) for reason, skipped in json.loads(bad))
-        summary = None
-        if ident is None and not problems:
-            return None  # a file gives an article or a problem: this row is not as written
-        if ident is not None:
-            for text in (name, ident, published, zone, digest):
-                if type(text) is not str:
-                    return None
-            if type(number) is not int:
-                return None
-            moment = _loaded_time(published, zone)
-            summary = Summary(ident, name, moment, digest=digest, number=number)
-        return Entry((size, mtime, ctime, ino), summary, problems)
+        if ident is None:
+            # A file gives an article or a problem: a row with neither is not as written.
+            return Entry((size, mtime, ctime, ino), None, problems) if problems else None
+        moment = _loaded_time(published, zone)
     except (ValueError, TypeError, KeyError):
         return None
+    summary = Summary(ident, name, moment, digest=digest, number=number)
+    return Entry((size, mtime, ctime, ino), summary, problems)
