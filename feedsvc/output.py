@@ -175,13 +175,21 @@ def write_file(path: str, body: bytes, stamp: float | None = None) -> None:
 def _finish(site: Site, store: FolderStore, live: Path | None = None) -> None:
     """Write the web server files (those that differ from ``live``'s), then the marker."""
     hosting = render_hosting_files(site)
-    clash = hosting.keys() & {file_path(path) for path in site.resources}
+    clash = [name for name in hosting if _url_paths(name) & site.resources.keys()]
     if clash:
         raise BuildError(f"{', '.join(sorted(clash))}: a page has the name of a web server file")
     for relative, body in sorted(hosting.items()):
         if live is None or not _same(live / relative, body):
             store.write(relative, body)
     store.write(MARKER, _manifest(site))
+
+
+def _url_paths(relative: str) -> set[str]:
+    """Return the URL paths whose file is ``relative`` (see ``site.file_path``)."""
+    paths = {"/" + relative}
+    if relative == "index.html" or relative.endswith("/index.html"):
+        paths.add("/" + relative.removesuffix("index.html"))
+    return paths
 
 
 def _same(path: Path, body: bytes) -> bool:

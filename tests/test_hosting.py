@@ -22,6 +22,7 @@ from werkzeug.http import parse_date
 
 from feedsvc.cli import cli
 from feedsvc.config import Settings
+from feedsvc.errors import BuildError
 from feedsvc.hosting import HEADERS_FILE, NGINX_FILE, header_rules, resource_headers
 from feedsvc.output import write_site
 from feedsvc.repository import load_corpus
@@ -287,6 +288,17 @@ def test_nginx_serves_resources_added_later(site: Site, tmp_path: Path) -> None:
             assert headers["Cache-Control"] == resource.cache_control
         assert get(url + "/mixed/two/index.html")[0] == 404
         assert get(url + "/mixed/three.xml")[0] == 404
+
+
+@pytest.mark.parametrize("path", ["/_headers", "/nginx.conf", "/_redirects"])
+def test_a_page_with_the_name_of_a_web_server_file_stops_the_build(
+    site: Site, tmp_path: Path, path: str
+) -> None:
+    page = make_resource(b"<p>a page</p>", HTML, datetime(2024, 1, 1, tzinfo=UTC), "no-cache")
+    out = tmp_path / "public"
+    with pytest.raises(BuildError, match=f"^{path[1:]}: a page has the name of a web server"):
+        write_site(dataclasses.replace(site, resources={**site.resources, path: page}), out)
+    assert not out.exists()
 
 
 # --- Replicas: two app instances in separate processes ----------------------------------------
