@@ -152,54 +152,93 @@ def _outside(path: Path, root: Path) -> bool:
     return not path.resolve().is_relative_to(root)
 
 
+# O_NONBLOCK: opening a FIFO named *.txt must not hang. O_NOFOLLOW: a link is never
+# followed unchecked, not even one swapped in after the check (ELOOP, reported).
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
+_READ_CHUNK = 65_536  # bytes asked for at a time past the size fstat gave
+
+
 def read_article_bytes(path: Path, root: Path, limit: int) -> bytes:
     """Read one article file of at most ``limit`` bytes without following links out of ``root``.
 
     Raises ArticleError with the reason: a link leading outside the folder, not a
     regular file, too large, unreadable, gone, or changing while it was read.
     """
-    target = path
-    if path.is_symlink():
-        if _outside(path, root):
-            raise ArticleError(path, "link points outside the articles folder; not followed")
-        target = path.resolve()  # resolving every plain file would cost a stat per folder level
-    for _ in range(_READ_ATTEMPTS):
-        try:
-            # O_NONBLOCK: opening a FIFO named *.txt must not hang; O_NOFOLLOW: a link
-            # swapped in after the check above is not followed (ELOOP, reported below).
-            fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-        except FileNotFoundError:
-            raise ArticleError(path, "file disappeared while being read") from None
-        except PermissionError:
-            raise ArticleError(path, "cannot read file (permission denied)") from None
-        except OSError as exc:
-            reason = "link changed while being read" if exc.errno == errno.ELOOP else exc.strerror
-            raise ArticleError(path, f"cannot open file: {reason}") from None
-        before = os.fstat(fd)
-        if not stat.S_ISREG(before.st_mode):
-            # Checked before fdopen, which refuses a folder (IsADirectoryError) and then
-            # leaves the descriptor open.
-            os.close(fd)
-            raise ArticleError(path, "not a regular file")
-        with os.fdopen(fd, "rb") as handle:
-            if before.st_size > limit:
-                raise ArticleError(
-                    path,
-                    f"file is {before.st_size} bytes, over the limit of {limit} (max_file_bytes)",
-                )
+    fd, target = _open_article(path, root)
+    for attempt in range(_READ_ATTEMPTS):
+        if attempt:
             try:
-                data = handle.read(limit + 1)
+                fd = os.open(target, _OPEN_FLAGS)
             except OSError as exc:
-                raise ArticleError(path, f"cannot read file: {exc.strerror}") from None
-            after = os.fstat(fd)
-        if len(data) > limit:
-            raise ArticleError(path, f"file grew over the limit of {limit} bytes (max_file_bytes)")
-        unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
-        if unchanged and len(data) == after.st_size:
+                raise _open_error(path, exc) from None
+        try:
+            data = _read_unchanged(path, fd, limit)
+        finally:
+            os.close(fd)
+        if data is not None:
             return data
     raise ArticleError(
         path, "file kept changing while being read; it is read again at the next check"
     )
+
+
+def _open_article(path: Path, root: Path) -> tuple[int, Path]:
+    """Open ``path``, or the file inside ``root`` the link ``path`` leads to.
+
+    Returns the descriptor and the path opened. Opening the name first, links not
+    followed, spares nearly every file the lstat of a link check; a link fails (ELOOP).
+    """
+    try:
+        return os.open(path, _OPEN_FLAGS), path
+    except OSError as exc:
+        if exc.errno != errno.ELOOP or not path.is_symlink():
+            raise _open_error(path, exc) from None
+    if _outside(path, root):
+        raise ArticleError(path, "link points outside the articles folder; not followed")
+    target = path.resolve()  # resolving every plain file would cost a stat per folder level
+    try:
+        return os.open(target, _OPEN_FLAGS), target
+    except OSError as exc:
+        raise _open_error(path, exc) from None
+
+
+def _open_error(path: Path, exc: OSError) -> ArticleError:
+    if isinstance(exc, FileNotFoundError):
+        return ArticleError(path, "file disappeared while being read")
+    if isinstance(exc, PermissionError):
+        return ArticleError(path, "cannot read file (permission denied)")
+    reason = "link changed while being read" if exc.errno == errno.ELOOP else exc.strerror
+    return ArticleError(path, f"cannot open file: {reason}")
+
+
+def _read_unchanged(path: Path, fd: int, limit: int) -> bytes | None:
+    """Return the contents of the open file ``fd``, or None when it changed as it was read."""
+    before = os.fstat(fd)
+    if not stat.S_ISREG(before.st_mode):
+        raise ArticleError(path, "not a regular file")
+    if before.st_size > limit:
+        raise ArticleError(
+            path, f"file is {before.st_size} bytes, over the limit of {limit} (max_file_bytes)"
+        )
+    try:
+        # Up to the end or limit + 1 bytes, as BufferedReader.read(limit + 1) reads, but
+        # asking for the size first: a buffer of the limit (4 MiB by default) for each
+        # file took longer than opening, reading and closing it.
+        data = os.read(fd, before.st_size + 1)
+        if data and len(data) <= limit:
+            chunks = [data]
+            size = len(data)
+            while size <= limit and (chunk := os.read(fd, min(limit + 1 - size, _READ_CHUNK))):
+                chunks.append(chunk)
+                size += len(chunk)
+            data = b"".join(chunks)
+    except OSError as exc:
+        raise ArticleError(path, f"cannot read file: {exc.strerror}") from None
+    after = os.fstat(fd)
+    if len(data) > limit:
+        raise ArticleError(path, f"file grew over the limit of {limit} bytes (max_file_bytes)")
+    unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
+    return data if unchanged and len(data) == after.st_size else None
 
 
 def decode_article(path: Path, data: bytes) -> tuple[str, list[Problem]]:

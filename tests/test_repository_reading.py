@@ -1,0 +1,180 @@
+"""Reading one article file: links, races and size limits."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from feedsvc.errors import ArticleError
+from feedsvc.repository import read_article_bytes
+
+LIMIT = 1000
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    path = tmp_path / "articles"
+    path.mkdir()
+    return path.resolve()
+
+
+def reason(path: Path, root: Path, limit: int = LIMIT) -> str:
+    with pytest.raises(ArticleError) as caught:
+        read_article_bytes(path, root, limit)
+    assert caught.value.path == str(path)
+    return caught.value.reason
+
+
+def fake_fstat(target: Path, sizes: Callable[[int, int], int]) -> Callable[[int], os.stat_result]:
+    """Return an fstat that gives ``target`` the size ``sizes(look, real size)`` at each look."""
+    real_fstat = os.fstat
+    looks = [0]
+
+    def fstat(fd: int) -> os.stat_result:
+        info = real_fstat(fd)
+        if os.path.realpath(f"/proc/self/fd/{fd}") != str(target):
+            return info
+        looks[0] += 1
+        values = list(info)
+        values[6] = sizes(looks[0], info.st_size)
+        return os.stat_result(values)
+
+    return fstat
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize("size", [0, 1, 999, 1000, 70_000, 300_000])
+def test_file_is_read_whole(folder: Path, size: int) -> None:
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    (folder / "a.txt").write_bytes(data)
+    assert read_article_bytes(folder / "a.txt", folder, max(size, 1)) == data
+
+
+def test_over_the_limit_by_one_byte_is_refused(folder: Path) -> None:
+    (folder / "a.txt").write_bytes(b"x" * (LIMIT + 1))
+    assert reason(folder / "a.txt", folder) == (
+        f"file is {LIMIT + 1} bytes, over the limit of {LIMIT} (max_file_bytes)"
+    )
+
+
+def test_link_inside_is_followed_and_link_outside_is_not(folder: Path) -> None:
+    (folder / "real.txt").write_bytes(b"inside")
+    (folder.parent / "secret.txt").write_bytes(b"outside")
+    (folder / "in.txt").symlink_to("real.txt")
+    (folder / "out.txt").symlink_to(folder.parent / "secret.txt")
+    assert read_article_bytes(folder / "in.txt", folder, LIMIT) == b"inside"
+    assert reason(folder / "out.txt", folder) == (
+        "link points outside the articles folder; not followed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda f: (f / "a.txt").symlink_to("gone.txt"), "file disappeared while being read"),
+        (lambda f: (f / "a.txt").symlink_to(f / "sub"), "not a regular file"),
+        (lambda f: (f / "a.txt").mkdir(), "not a regular file"),
+        (lambda f: os.mkfifo(f / "a.txt"), "not a regular file"),
+    ],
+    ids=["dangling-link", "link-to-folder", "folder", "fifo"],
+)
+def test_what_is_not_a_readable_file_is_refused(
+    folder: Path, make: Callable[[Path], object], expected: str
+) -> None:
+    (folder / "sub").mkdir()
+    make(folder)
+    before = open_descriptors()
+    assert reason(folder / "a.txt", folder) == expected
+    assert open_descriptors() == before
+
+
+def test_link_swapped_in_after_the_check_is_not_followed(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (folder / "real.txt").write_bytes(b"inside")
+    (folder.parent / "secret.txt").write_bytes(b"outside")
+    (folder / "a.txt").symlink_to("real.txt")
+    real_open = os.open
+
+    def swapping_open(path: str | Path, flags: int, *args: int) -> int:
+        if Path(path) == folder / "real.txt":  # checked and resolved: now swap the target
+            (folder / "real.txt").unlink()
+            (folder / "real.txt").symlink_to(folder.parent / "secret.txt")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", swapping_open)
+    assert reason(folder / "a.txt", folder) == "cannot open file: link changed while being read"
+
+
+def test_file_changed_once_is_read_again(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = b"y" * 700
+    (folder / "a.txt").write_bytes(data)
+    # The first look sees it 600 bytes long: more is read than it said, so it is read again.
+    monkeypatch.setattr(
+        os, "fstat", fake_fstat(folder / "a.txt", lambda look, size: 600 if look == 1 else size)
+    )
+    assert read_article_bytes(folder / "a.txt", folder, LIMIT) == data
+
+
+def test_file_read_past_its_size_up_to_the_limit(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = b"z" * 200_000  # more than one read past the size fstat gave
+    (folder / "a.txt").write_bytes(data)
+    monkeypatch.setattr(os, "fstat", fake_fstat(folder / "a.txt", lambda look, size: 10))
+    before = open_descriptors()
+    assert reason(folder / "a.txt", folder, 150_000) == (
+        "file grew over the limit of 150000 bytes (max_file_bytes)"
+    )
+    assert reason(folder / "a.txt", folder, 300_000) == (
+        "file kept changing while being read; it is read again at the next check"
+    )
+    assert open_descriptors() == before
+
+
+def test_read_error_is_reported(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (folder / "a.txt").write_bytes(b"text")
+
+    def failing_read(fd: int, size: int) -> bytes:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(os, "read", failing_read)
+    before = open_descriptors()
+    assert reason(folder / "a.txt", folder) == f"cannot read file: {os.strerror(errno.EIO)}"
+    assert open_descriptors() == before
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (PermissionError(errno.EACCES, "denied"), "cannot read file (permission denied)"),
+        (FileNotFoundError(errno.ENOENT, "gone"), "file disappeared while being read"),
+        (OSError(errno.EMFILE, "Too many open files"), "cannot open file: Too many open files"),
+    ],
+    ids=["unreadable", "vanished", "other"],
+)
+@pytest.mark.parametrize("link", [False, True], ids=["file", "link"])
+def test_open_errors_are_reported(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, error: OSError, expected: str, link: bool
+) -> None:
+    (folder / "real.txt").write_bytes(b"text")
+    if link:
+        (folder / "a.txt").symlink_to("real.txt")
+    else:
+        (folder / "real.txt").rename(folder / "a.txt")
+    real_open = os.open
+
+    def failing_open(path: str | Path, flags: int, *args: int) -> int:
+        if link and Path(path) != folder / "real.txt":
+            return real_open(path, flags, *args)  # the link itself: ELOOP
+        raise error
+
+    monkeypatch.setattr(os, "open", failing_open)
+    assert reason(folder / "a.txt", folder) == expected
