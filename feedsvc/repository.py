@@ -17,7 +17,7 @@ from feedsvc.articles import (
     Summary,
     clean_text,
     looks_binary,
-    needs_cleaning,
+    needs_cleaning_utf8,
     parse_article,
 )
 from feedsvc.cache import Entry, ParseCache
@@ -256,7 +256,7 @@ def decode_article(path: Path, data: bytes) -> tuple[str, list[Problem]]:
             path,
             f"not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}; save as UTF-8",
         ) from None
-    if not needs_cleaning(text):  # most files: one scan, nothing to remove
+    if not needs_cleaning_utf8(data):  # most files: one fast scan, nothing to remove
         return text, []
     if looks_binary(text):
         raise ArticleError(path, "binary file, not text")

@@ -1,4 +1,4 @@
-"""Reading one article file: links, races and size limits."""
+"""Reading and decoding one article file: links, races, size limits and the XML check."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
+from feedsvc.articles import clean_text, looks_binary, needs_cleaning
 from feedsvc.errors import ArticleError
-from feedsvc.repository import read_article_bytes
+from feedsvc.repository import Problem, decode_article, read_article_bytes
 
 LIMIT = 1000
 
@@ -178,3 +181,54 @@ def test_open_errors_are_reported(
 
     monkeypatch.setattr(os, "open", failing_open)
     assert reason(folder / "a.txt", folder) == expected
+
+
+# --- Decoding ---------------------------------------------------------------------------------
+
+
+def reference_decode(path: Path, data: bytes) -> tuple[str, list[Problem]]:
+    """Decode as decode_article does, with the XML check made on the text."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if b"\x00" in data[:8192]:
+            raise ArticleError(path, "binary file, not text") from None
+        raise ArticleError(
+            path,
+            f"not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}; save as UTF-8",
+        ) from None
+    if not needs_cleaning(text):
+        return text, []
+    if looks_binary(text):
+        raise ArticleError(path, "binary file, not text")
+    text, removed = clean_text(text)
+    reason = f"removed {removed} control character(s) XML 1.0 forbids"
+    return text, [Problem(str(path), reason, False)] if removed else []
+
+
+def decoded(decode: Callable[[Path, bytes], tuple[str, list[Problem]]], data: bytes) -> object:
+    try:
+        return decode(Path("a.txt"), data)
+    except ArticleError as exc:
+        return exc.reason
+
+
+NOT_SURROGATES = st.characters(exclude_categories=["Cs"])  # UTF-8 cannot carry them
+CHARACTERS = st.one_of(
+    st.sampled_from(list("\x00\x07\t\n\r\x7f\x85\xa0\ufdd0\ufdef\ufeff\ufffd\uffffé’")),
+    NOT_SURROGATES,
+)
+
+
+@settings(max_examples=500)
+@example(b"")
+@example(b"\x00" * 20)
+@example("Caf\u00e9\u0085\u00a0".encode())
+@given(
+    st.one_of(
+        st.binary(max_size=80),
+        st.text(CHARACTERS, max_size=80).map(str.encode),
+    )
+)
+def test_decoding_agrees_with_the_reference(data: bytes) -> None:
+    assert decoded(decode_article, data) == decoded(reference_decode, data)
