@@ -4,10 +4,11 @@ Entry ids are ``urn:uuid:`` UUIDs (version 5) of the article id: they depend on
 nothing but the file name's id, so they survive edits, re-dating, a new title
 and a move of the site to another base URL.
 
-feedgen lays out every RSS and Atom document, but writes each entry only once per
-settings and entry shape, with sentinel values; articles fill copies of that entry
-(see "Compiled entries"). ``_feedgen_rss`` and ``_feedgen_atom`` write documents
-entry by entry with feedgen: the output the compiled entries must equal byte for byte.
+feedgen writes each RSS and Atom entry and each document frame (all but the entries)
+only once per settings and shape, with sentinel values; articles and documents fill
+copies of them (see "Compiled documents"). ``_feedgen_rss`` and ``_feedgen_atom`` write
+documents entry by entry with feedgen: the output the compiled ones must equal byte for
+byte.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import functools
 import hashlib
 import html
 import json
+import operator
 import re
 import threading
 import uuid
@@ -223,26 +225,49 @@ def _add_entry(fg: Any, fields: _EntryFields) -> None:
     fe.content(fields.content, type="html")
 
 
-def _frame(settings: Settings, kind: str, page: FeedPage, updated: datetime) -> Any:
+class _FrameFields(NamedTuple):
+    """What feedgen is given for a document besides the settings and the entries."""
+
+    id: str
+    title: str
+    link: str  # the document's own URL
+    links: tuple[tuple[str, str], ...]  # (rel, URL): WebSub hubs, then the RFC 5005 links
+    archive: bool
+    updated: datetime
+
+
+def _frame_fields(settings: Settings, kind: str, page: FeedPage, updated: datetime) -> _FrameFields:
+    """Return what feedgen is given for the frame of document ``page`` of a kind."""
+    # WebSub hubs (section 4) announce the subscription feed only: archives never change.
+    hubs = tuple(("hub", hub) for hub in settings.hubs) if page.number == 0 else ()
+    return _FrameFields(
+        id=settings.url(page.path("atom")),
+        title=settings.title if page.number == 0 else f"{settings.title} (archive {page.number})",
+        link=settings.url(page.path(kind)),
+        links=hubs + tuple((rel, settings.url(path)) for rel, path in page.links(kind)),
+        archive=page.number > 0,
+        updated=updated,
+    )
+
+
+def _frame(settings: Settings, kind: str, fields: _FrameFields) -> Any:
     """Return a FeedGenerator holding everything of a document but its entries."""
     fg = FeedGenerator()
     fg.register_extension("extras", _Extras, BaseEntryExtension)
     fg.register_extension("poll", _Poll, BaseEntryExtension, atom=False, rss=True)
-    fg.id(settings.url(page.path("atom")))
-    fg.title(settings.title if page.number == 0 else f"{settings.title} (archive {page.number})")
+    fg.id(fields.id)
+    fg.title(fields.title)
     fg.subtitle(settings.description)
     fg.author({"name": settings.author})
     fg.language(settings.language)
     mime = "application/rss+xml" if kind == "rss" else "application/atom+xml"
-    fg.link(href=settings.url(page.path(kind)), rel="self", type=mime)
+    fg.link(href=fields.link, rel="self", type=mime)
     # feedgen takes the RSS <channel><link> from the last link set: the home page.
     fg.link(href=settings.base_url, rel="alternate", type="text/html")
-    # WebSub hubs (section 4) announce the subscription feed only: archives never change.
-    hubs = [("hub", hub) for hub in settings.hubs] if page.number == 0 else []
-    fg.extras.links = hubs + [(rel, settings.url(path)) for rel, path in page.links(kind)]
-    fg.extras.archive = page.number > 0
+    fg.extras.links = list(fields.links)
+    fg.extras.archive = fields.archive
     fg.generator("feedsvc", version=__version__)
-    fg.updated(updated)
+    fg.updated(fields.updated)
     fg.ttl(settings.max_age // 60)
     fg.poll.period, fg.poll.frequency = poll_interval(settings.max_age)
     return fg
@@ -259,7 +284,7 @@ def _feedgen_document(
     articles: Sequence[Article], settings: Settings, kind: str, page: FeedPage
 ) -> bytes:
     """Return the document as feedgen writes it, entry by entry: the reference output."""
-    fg = _frame(settings, kind, page, feed_updated(articles))
+    fg = _frame(settings, kind, _frame_fields(settings, kind, page, feed_updated(articles)))
     for article in articles:
         _add_entry(fg, _entry_fields(article, settings))
     return _serialize(fg, kind)
@@ -295,27 +320,31 @@ def build_atom(
     return _build(articles, settings, "atom", page)
 
 
-# --- Compiled entries -------------------------------------------------------------------------
-# feedgen costs tens of microseconds an entry, most of a cold build of a large site (every
-# article sits in an RSS and an Atom archive). So feedgen writes, once per settings, kind
-# and entry shape, a document holding one entry whose fields are sentinels; cut at the
-# sentinels, that entry is a template whose slots take each article's values, escaped as
-# lxml escapes them. The frame (channel or feed metadata, links, dates) is feedgen's own,
-# written without entries; the filled entries go where feedgen puts entries.
+# --- Compiled documents -----------------------------------------------------------------------
+# feedgen costs tens of microseconds an entry and about fifty a frame (what a document holds
+# besides its entries), most of a cold build of a large site: every article sits in an RSS
+# and an Atom archive. So feedgen writes, once per settings and kind, documents whose values
+# are sentinels: one with one entry per entry shape, one without entries per frame shape.
+# Cut at the sentinels, they are templates whose slots take each article's and document's
+# values, escaped as lxml escapes them. A template is used only once it has written a probe
+# of awkward text as feedgen does.
 
 _ENTRY_TAGS = {"rss": b"item", "atom": b"entry"}
-# Private-use characters around a field name; slots are filled by position, so text
-# holding these characters is no trouble.
-_SLOT = re.compile("\ue000([a-z]+)\ue001")
+# Private-use characters around a slot name. Entry slots are filled by position, so text
+# holding these characters is no trouble; a settings text holding a frame slot's sentinel
+# makes a slot too many, which the frame's probe finds.
+_SLOT = re.compile("\ue000([a-z0-9]+)\ue001")
 _SENTINEL_PUBLISHED = datetime(2001, 2, 3, 4, 5, 6, tzinfo=timezone(timedelta(hours=7, minutes=8)))
 _SENTINEL_UPDATED = datetime(2002, 3, 4, 5, 6, 7, tzinfo=timezone(-timedelta(hours=9, minutes=10)))
-# The values a slot can take; "link@" is the link escaped for an attribute.
-_VALUE_NAMES = frozenset(
-    {"id", "title", "link", "link@", "summary", "content", "published", "updated"}
-)
+_PROBE_TEXT = "Fish & <b>chips</b> \"x\" 'y' ]]> 100% \t\r\n caf\u00e9 \U0001f4f0 \ue000id\ue001"
+_PROBE_TIME = datetime(999, 12, 31, 23, 59, 58, 7, timezone(timedelta(seconds=-5415)))
+# An entry's values: its _Texts, then its dates. "link@" is the link escaped for an attribute.
+_ENTRY_VALUES = ("id", "title", "link", "link@", "summary", "content", "published", "updated")
 # Which of title, standfirst and paragraphs are there: feedgen leaves out an element or
 # writes it empty for an empty one, which changes the entry's markup.
 _Shape = tuple[bool, bool, bool]
+# Whether a document is an archive, and the rel of each of its links (hubs, RFC 5005).
+_FrameShape = tuple[bool, tuple[str, ...]]
 # Maps the control characters lxml refuses (all but tab, line feed and carriage return)
 # to a non-ASCII byte and every other byte to NUL: bytes.isascii() then finds them fast.
 _CONTROLS = bytes(0x80 if c < 0x20 and c not in b"\t\n\r" else 0 for c in range(256))
@@ -331,28 +360,28 @@ _TWO_DIGITS = tuple(f"{n:02d}" for n in range(100))
 
 @dataclass(frozen=True, slots=True)
 class _Template:
-    """One entry shape: the bytes around its slots, and the value each slot takes."""
+    """An entry or a frame: its bytes at the even places of ``pieces``, b"" at its slots'."""
 
-    literals: tuple[bytes, ...]  # one more than the slots
+    pieces: tuple[bytes, ...]
     slots: tuple[str, ...]
+    pick: Callable[[Sequence[bytes]], Sequence[bytes]]  # the slots' values of all values
 
-    def fill(self, parts: list[bytes], values: dict[str, bytes]) -> None:
-        """Append the entry's bytes to ``parts``, values by reference (no copy per entry)."""
-        literals = self.literals
-        parts.append(literals[0])
-        for slot, literal in zip(self.slots, literals[1:], strict=True):
-            parts.append(values[slot])
-            parts.append(literal)
+    def fill(self, parts: list[bytes], values: Sequence[bytes]) -> None:
+        """Append the filled markup to ``parts``, values by reference (no copy per entry)."""
+        filled = list(self.pieces)
+        filled[1::2] = self.pick(values)
+        parts += filled
 
 
 @dataclass(frozen=True, slots=True)
 class _Skeleton:
-    """The compiled entries of one settings and kind by shape (None: feedgen writes them)."""
+    """The compiled entries and frames of one settings and kind by shape (None: feedgen's)."""
 
     settings: Settings
     kind: str
     tail: bytes  # what follows the last entry: the closing tags
     templates: dict[_Shape, _Template | None]
+    frames: dict[_FrameShape, _Template | None]
 
     def template(self, shape: _Shape) -> _Template | None:
         try:
@@ -362,6 +391,14 @@ class _Skeleton:
             self.templates[shape] = template
             return template
 
+    def frame(self, shape: _FrameShape) -> _Template | None:
+        try:
+            return self.frames[shape]
+        except KeyError:
+            frame = _compile_frame(self.settings, self.kind, shape, self.tail)
+            self.frames[shape] = frame
+            return frame
+
 
 class _Texts(NamedTuple):
     """An article's entry text as XML text, the same in both formats."""
@@ -369,6 +406,7 @@ class _Texts(NamedTuple):
     id: bytes
     title: bytes
     link: bytes
+    link_attribute: bytes
     summary: bytes
     content: bytes
 
@@ -378,20 +416,27 @@ def _build(articles: Sequence[Article], settings: Settings, kind: str, page: Fee
     skeleton = _skeleton(settings, kind)
     if skeleton is None:
         return _feedgen_document(articles, settings, kind, page)
-    templates = []
-    for article in articles:
-        template = skeleton.template(_shape(article))
+    shapes = [_shape(article) for article in articles]
+    templates = {}
+    for shape in set(shapes):
+        template = skeleton.template(shape)
         if template is None:
             return _feedgen_document(articles, settings, kind, page)
-        templates.append(template)
-    frame = _serialize(_frame(settings, kind, page, feed_updated(articles)), kind)
-    if not frame.endswith(skeleton.tail):
-        return _feedgen_document(articles, settings, kind, page)
+        templates[shape] = template
+    fields = _frame_fields(settings, kind, page, feed_updated(articles))
     date = _rfc2822 if kind == "rss" else datetime.isoformat
-    parts = [frame[: len(frame) - len(skeleton.tail)]]
+    parts: list[bytes] = []
+    frame = skeleton.frame(_frame_shape(fields))
+    if frame is not None:
+        frame.fill(parts, _frame_values(fields, date))
+    else:  # feedgen's frame, without entries
+        head = _head(_serialize(_frame(settings, kind, fields), kind), skeleton.tail)
+        if head is None:
+            return _feedgen_document(articles, settings, kind, page)
+        parts.append(head)
     all_texts = _entry_texts(articles, settings)
-    for article, template, texts in zip(articles, templates, all_texts, strict=True):
-        template.fill(parts, _entry_values(article, texts, date))
+    for article, shape, texts in zip(articles, shapes, all_texts, strict=True):
+        templates[shape].fill(parts, _entry_values(article, texts, date))
     parts.append(skeleton.tail)
     return b"".join(parts)
 
@@ -400,16 +445,20 @@ def _shape(article: Article) -> _Shape:
     return bool(article.title), bool(article.standfirst), bool(article.paragraphs)
 
 
+def _frame_shape(fields: _FrameFields) -> _FrameShape:
+    return fields.archive, tuple(rel for rel, _ in fields.links)
+
+
 @functools.lru_cache(maxsize=32)
 def _skeleton(settings: Settings, kind: str) -> _Skeleton | None:
     """Return the compiled entries of a settings and kind, None if entries cannot be cut out."""
-    fg = _frame(settings, kind, FeedPage(), EMPTY_FEED_TIME)
+    empty = _frame_fields(settings, kind, FeedPage(), EMPTY_FEED_TIME)
+    fg = _frame(settings, kind, empty)
     _add_entry(fg, _sentinel_fields((True, True, True)))
     cut = _cut(_serialize(fg, kind), kind)
-    empty = _serialize(_frame(settings, kind, FeedPage(), EMPTY_FEED_TIME), kind)
-    if cut is None or cut[0] + cut[2] != empty:
+    if cut is None or cut[0] + cut[2] != _serialize(_frame(settings, kind, empty), kind):
         return None
-    return _Skeleton(settings, kind, cut[2], {})
+    return _Skeleton(settings, kind, cut[2], {}, {})
 
 
 def _cut(document: bytes, kind: str) -> tuple[bytes, bytes, bytes] | None:
@@ -423,6 +472,42 @@ def _cut(document: bytes, kind: str) -> tuple[bytes, bytes, bytes] | None:
     start = document.rfind(b"\n", 0, start) + 1  # from the start of its line
     end += len(tag) + 4
     return document[:start], document[start:end], document[end:]
+
+
+def _head(document: bytes, tail: bytes) -> bytes | None:
+    """Return a document without entries up to where entries go; None if it lacks ``tail``."""
+    return document[: len(document) - len(tail)] if document.endswith(tail) else None
+
+
+def _slots(markup: str) -> tuple[list[str], list[str]]:
+    """Return the text of ``markup`` around its slots, and the slots' names.
+
+    A slot after an unclosed "<" is an attribute value (values hold no "<" or ">"): its
+    name gets an "@".
+    """
+    pieces = _SLOT.split(markup)
+    literals, slots = pieces[::2], pieces[1::2]
+    for index, name in enumerate(slots):
+        before = "".join(literals[: index + 1])
+        if before.rfind("<") > before.rfind(">"):
+            slots[index] = name + "@"
+    return literals, slots
+
+
+def _template(literals: list[str], slots: list[str], order: Sequence[str]) -> _Template:
+    """Return the template of the markup ``_slots`` cut, filled from values in ``order``."""
+    pieces: list[bytes] = []
+    for literal in literals[:-1]:
+        pieces += (literal.encode(), b"")
+    pieces.append(literals[-1].encode())
+    return _Template(tuple(pieces), tuple(slots), _picker([order.index(n) for n in slots]))
+
+
+def _picker(indices: list[int]) -> Callable[[Sequence[bytes]], Sequence[bytes]]:
+    """Return a function giving the values at ``indices`` of a sequence, as a sequence."""
+    if len(indices) > 1:
+        return operator.itemgetter(*indices)  # for one index it gives a value, not a tuple
+    return lambda values: [values[index] for index in indices]
 
 
 def _sentinel_fields(shape: _Shape) -> _EntryFields:
@@ -443,7 +528,7 @@ def _compile_entry(settings: Settings, kind: str, shape: _Shape) -> _Template | 
 
     Raises ValueError where feedgen refuses the shape (an Atom entry without a title).
     """
-    fg = _frame(settings, kind, FeedPage(), EMPTY_FEED_TIME)
+    fg = _frame(settings, kind, _frame_fields(settings, kind, FeedPage(), EMPTY_FEED_TIME))
     _add_entry(fg, _sentinel_fields(shape))
     cut = _cut(_serialize(fg, kind), kind)
     if cut is None:
@@ -452,36 +537,70 @@ def _compile_entry(settings: Settings, kind: str, shape: _Shape) -> _Template | 
     date = _rfc2822 if kind == "rss" else datetime.isoformat
     for name, moment in (("published", _SENTINEL_PUBLISHED), ("updated", _SENTINEL_UPDATED)):
         entry = entry.replace(date(moment), f"\ue000{name}\ue001")
-    pieces = _SLOT.split(entry)
-    literals, slots = pieces[::2], pieces[1::2]
-    for index, name in enumerate(slots):
-        markup = "".join(literals[: index + 1])
-        # After an unclosed "<", a slot is an attribute value (values hold no "<" or ">").
-        if markup.rfind("<") > markup.rfind(">"):
-            slots[index] = name + "@"
-    template = _Template(tuple(literal.encode() for literal in literals), tuple(slots))
-    if not set(slots) <= _VALUE_NAMES or not _probe_passes(template, settings, kind, shape):
+    literals, slots = _slots(entry)
+    if not set(slots) <= set(_ENTRY_VALUES):
         return None
-    return template
+    template = _template(literals, slots, _ENTRY_VALUES)
+    return template if _probe_passes(template, settings, kind, shape) else None
 
 
 def _probe_passes(template: _Template, settings: Settings, kind: str, shape: _Shape) -> bool:
     """Tell whether the template writes an article of awkward text as feedgen does."""
-    text = "Fish & <b>chips</b> \"x\" 'y' ]]> 100% \t\r\n caf\u00e9 \U0001f4f0 \ue000id\ue001"
     title, standfirst, paragraphs = shape
     probe = Article(
         id="0123456789abcdef",
         source="probe.txt",
-        title=text if title else "",
-        published=datetime(999, 12, 31, 23, 59, 58, 7, timezone(timedelta(seconds=-5415))),
-        standfirst=text if standfirst else "",
-        paragraphs=(text, "]]>") if paragraphs else (),
+        title=_PROBE_TEXT if title else "",
+        published=_PROBE_TIME,
+        standfirst=_PROBE_TEXT if standfirst else "",
+        paragraphs=(_PROBE_TEXT, "]]>") if paragraphs else (),
     )
     date = _rfc2822 if kind == "rss" else datetime.isoformat
     filled: list[bytes] = []
     template.fill(filled, _entry_values(probe, _texts(probe, settings), date))
     cut = _cut(_feedgen_document([probe], settings, kind, FeedPage()), kind)
     return cut is not None and b"".join(filled) == cut[1]
+
+
+def _compile_frame(
+    settings: Settings, kind: str, shape: _FrameShape, tail: bytes
+) -> _Template | None:
+    """Return the template of a frame shape; None if it does not give feedgen's bytes."""
+    archive, rels = shape
+
+    def fields(text: Callable[[str], str], updated: datetime) -> _FrameFields:
+        links = tuple((rel, text(f"href{index}")) for index, rel in enumerate(rels))
+        return _FrameFields(text("id"), text("title"), text("self"), links, archive, updated)
+
+    def head(fields: _FrameFields) -> bytes | None:
+        return _head(_serialize(_frame(settings, kind, fields), kind), tail)
+
+    sentinels = head(fields(lambda name: f"\ue000{name}\ue001", _SENTINEL_UPDATED))
+    if sentinels is None:
+        return None
+    date = _rfc2822 if kind == "rss" else datetime.isoformat
+    markup = sentinels.decode().replace(date(_SENTINEL_UPDATED), "\ue000updated\ue001")
+    literals, slots = _slots(markup)
+    names = _frame_value_names(len(rels))
+    if not set(slots) <= set(names):
+        return None
+    template = _template(literals, slots, names)
+    probe = fields(lambda name: _PROBE_TEXT + name, _PROBE_TIME)
+    filled: list[bytes] = []
+    template.fill(filled, _frame_values(probe, date))
+    return template if b"".join(filled) == head(probe) else None
+
+
+def _frame_value_names(links: int) -> tuple[str, ...]:
+    texts = ("id", "title", "self", *(f"href{index}" for index in range(links)))
+    return ("updated", *texts, *(f"{name}@" for name in texts))
+
+
+def _frame_values(fields: _FrameFields, date: Callable[[datetime], str]) -> list[bytes]:
+    """Return the values of a frame's slots in the order ``_frame_value_names`` gives."""
+    texts = [_xml_text(text) for text in (fields.id, fields.title, fields.link)]
+    texts += (_xml_text(href) for _, href in fields.links)
+    return [date(fields.updated).encode(), *texts, *map(_xml_attribute, texts)]
 
 
 # The entry texts of the last document written, with its articles and base URL: site.py
@@ -504,10 +623,12 @@ def _entry_texts(articles: Sequence[Article], settings: Settings) -> list[_Texts
 
 
 def _texts(article: Article, settings: Settings) -> _Texts:
+    link = _xml_text(settings.url(article_path(article)))
     return _Texts(
         entry_id(article).encode(),  # "urn:uuid:" and hex digits: nothing to escape
         _xml_text(article.title),
-        _xml_text(settings.url(article_path(article))),
+        link,
+        _xml_attribute(link),
         _summary_xml(article.standfirst),
         _content_xml(article.paragraphs),
     )
@@ -515,34 +636,31 @@ def _texts(article: Article, settings: Settings) -> _Texts:
 
 def _entry_values(
     article: Article, texts: _Texts, date: Callable[[datetime], str]
-) -> dict[str, bytes]:
-    """Return the value of every slot of an article's entry."""
-    link = texts.link
+) -> tuple[bytes, ...]:
+    """Return an article's values in the order of ``_ENTRY_VALUES``."""
     published = date(article.published).encode()
     updated = article.updated
-    return {
-        "id": texts.id,
-        "title": texts.title,
-        "summary": texts.summary,
-        "content": texts.content,
-        "link": link,
-        "link@": link.replace(b'"', b"&quot;").replace(b"\t", b"&#9;").replace(b"\n", b"&#10;"),
-        "published": published,
-        "updated": published if updated is article.published else date(updated).encode(),
-    }
+    if updated is article.published:
+        return (*texts, published, published)
+    return (*texts, published, date(updated).encode())
 
 
 def _xml_text(text: str) -> bytes:
     """Return ``text`` escaped as lxml (libxml2) escapes element text, in UTF-8.
 
-    Attribute values get the same and ``"``, tab and line feed as references (the
-    caller's part). lxml writes non-ASCII characters and ``]]>`` as they are (``>``
+    Attribute values get the same and ``"``, tab and line feed as references
+    (``_xml_attribute``). lxml writes non-ASCII characters and ``]]>`` as they are (``>``
     escaped), and feedgen writes content without CDATA unless given type "CDATA".
     Raises ValueError for text lxml refuses, as lxml does.
     """
     data = text.encode()  # a lone surrogate raises UnicodeEncodeError, as in lxml
     data = data.replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;")
     return _checked(data.replace(b"\r", b"&#13;"), text)
+
+
+def _xml_attribute(text: bytes) -> bytes:
+    """Return XML text (``_xml_text``) as lxml escapes it in an attribute value."""
+    return text.replace(b'"', b"&quot;").replace(b"\t", b"&#9;").replace(b"\n", b"&#10;")
 
 
 def _html_in_xml(text: str) -> bytes:

@@ -208,6 +208,82 @@ def test_the_rss_and_atom_of_the_same_articles() -> None:
         assert_same("rss", entries[1:], config, FeedPage(1, 2))
 
 
+# --- Document frames --------------------------------------------------------------------------
+# Settings text lands in the frame: the frame's own sentinels and the sentinel dates there
+# must leave the output feedgen's (the frame is then feedgen's, not compiled).
+SENTINEL_DATES = (feeds._rfc2822(feeds._SENTINEL_UPDATED), feeds._SENTINEL_UPDATED.isoformat())
+FRAME_AWKWARD = (*AWKWARD, *SENTINEL_DATES, "\ue000id\ue001", "\ue000self\ue001",
+                 "\ue000href0\ue001", "\ue000href1@\ue001", "\ue000updated\ue001")  # fmt: skip
+
+
+def settings_text(min_size: int = 0) -> st.SearchStrategy[str]:
+    pieces = st.one_of(st.sampled_from(FRAME_AWKWARD), st.text(xml_chars(), min_size=1, max_size=8))
+    return st.lists(pieces, min_size=min_size, max_size=4).map("".join)
+
+
+@st.composite
+def site_settings(draw: st.DrawFn) -> Settings:
+    return Settings(
+        title=draw(settings_text(min_size=1)),
+        description=draw(settings_text(min_size=1)),
+        author=draw(settings_text(min_size=1)),
+        language=draw(st.one_of(st.just("en"), settings_text(min_size=1))),
+        base_url=draw(st.one_of(st.just("https://example.org/"), settings_text(min_size=1))),
+        hubs=tuple(draw(st.lists(settings_text(min_size=1), max_size=3))),
+        max_age=draw(st.sampled_from([60, 300, 3600, 7200, 86400])),
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    entries=st.lists(articles(), max_size=2),
+    config=site_settings(),
+    page=pages(),
+    updated=moments(),
+)
+def test_any_settings_and_page_give_feedgens_frame(
+    entries: list[Article], config: Settings, page: FeedPage, updated: datetime
+) -> None:
+    # Without entries, the feed's time is fixed; one entry of a given date sets it.
+    dated = [Article(id="00000000000000ff", source="x.txt", title="t", published=updated)]
+    for kind in ("rss", "atom"):
+        assert_same(kind, entries, config, page)
+        assert_same(kind, dated, config, page)
+
+
+FRAMES = [FeedPage(), *(FeedPage(n, 1) for n in (0, 1)), *(FeedPage(n, 3) for n in (1, 2, 3))]
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_every_frame_shape_is_compiled(kind: str, name: str) -> None:
+    # A frame whose template failed its probe would silently fall back to feedgen.
+    config = SETTINGS[name]
+    skeleton = feeds._skeleton(config, kind)
+    assert skeleton is not None
+    for page in FRAMES:
+        fields = feeds._frame_fields(config, kind, page, datetime(2024, 1, 1, tzinfo=UTC))
+        assert skeleton.frame(feeds._frame_shape(fields)) is not None
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+def test_a_frame_sentinel_in_the_settings_leaves_feedgens_frame(kind: str) -> None:
+    config = Settings(
+        title="News \ue000title\ue001",
+        description="\ue000title\ue001 and \ue000href0\ue001",
+        author=" ".join(SENTINEL_DATES),
+        base_url="https://example.org/\ue000self\ue001/",
+        hubs=("https://hub.example.org/\ue000href1\ue001",),
+    )
+    entries = [make_article(1, datetime(2024, 1, 1, tzinfo=UTC))]
+    for page in FRAMES:
+        assert_same(kind, entries, config, page)
+    skeleton = feeds._skeleton(config, kind)
+    assert skeleton is not None
+    fields = feeds._frame_fields(config, kind, FeedPage(1, 3), feeds.EMPTY_FEED_TIME)
+    assert skeleton.frame(feeds._frame_shape(fields)) is None
+
+
 # --- Text that XML cannot carry ---------------------------------------------------------------
 
 
