@@ -605,7 +605,8 @@ def _frame_values(fields: _FrameFields, date: Callable[[datetime], str]) -> list
 
 # The entry texts of the last document written, with its articles and base URL: site.py
 # writes each archive as RSS, then as Atom, from the same articles, and the second
-# document reuses the texts of the first (escaping them is most of the work).
+# document reuses the texts of the first (escaping them is most of the work). An article
+# whose date the load moved off a tie is a new, equal object at each Corpus.full call.
 _last_texts: tuple[str, tuple[Article, ...], list[_Texts]] = ("", (), [])
 
 
@@ -615,7 +616,7 @@ def _entry_texts(articles: Sequence[Article], settings: Settings) -> list[_Texts
     if (
         base_url != settings.base_url
         or len(previous) != len(articles)
-        or any(a is not b for a, b in zip(previous, articles, strict=True))
+        or any(a is not b and a != b for a, b in zip(previous, articles, strict=True))
     ):
         texts = [_texts(article, settings) for article in articles]
         _last_texts = (settings.base_url, tuple(articles), texts)

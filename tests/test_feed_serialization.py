@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -206,6 +207,21 @@ def test_the_rss_and_atom_of_the_same_articles() -> None:
         assert_same("atom", entries, config, FeedPage(1, 2))
         assert_same("rss", entries[:2], config, FeedPage(1, 2))
         assert_same("rss", entries[1:], config, FeedPage(1, 2))
+
+
+def test_the_atom_of_equal_articles_reuses_the_texts_of_the_rss() -> None:
+    # Corpus.full gives an equal new object at each call for an article moved off a tie.
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    entries = [make_article(n, start - timedelta(days=n)) for n in range(3)]
+    copies = [dataclasses.replace(article) for article in entries]
+    config = SETTINGS["markup"]
+    assert_same("rss", entries, config, FeedPage(1, 2))
+    texts = feeds._last_texts[2]
+    assert_same("atom", copies, config, FeedPage(1, 2))
+    assert feeds._last_texts[2] is texts
+    edited = [*copies[:2], dataclasses.replace(copies[2], title="Another title")]
+    assert_same("atom", edited, config, FeedPage(1, 2))
+    assert feeds._last_texts[2] is not texts
 
 
 # --- Document frames --------------------------------------------------------------------------
