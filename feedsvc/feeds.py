@@ -603,23 +603,28 @@ def _frame_values(fields: _FrameFields, date: Callable[[datetime], str]) -> list
     return [date(fields.updated).encode(), *texts, *map(_xml_attribute, texts)]
 
 
-# The entry texts of the last document written, with its articles and base URL: site.py
-# writes each archive as RSS, then as Atom, from the same articles, and the second
-# document reuses the texts of the first (escaping them is most of the work). An article
-# whose date the load moved off a tie is a new, equal object at each Corpus.full call.
-_last_texts: tuple[str, tuple[Article, ...], list[_Texts]] = ("", (), [])
+# The entry texts of the last document written, with its articles and what else they
+# depend on (base URL, id namespace): site.py writes each archive as RSS, then as Atom,
+# from the same articles, and the second document reuses the texts of the first
+# (escaping them is most of the work). Equal articles count as the same: Corpus.full
+# gives a new, equal object at each call for an article the load moved off a date tie.
+_last_texts: tuple[tuple[str, uuid.UUID], tuple[Article, ...], list[_Texts]] = (
+    ("", ARTICLE_NAMESPACE),
+    (),
+    [],
+)
 
 
 def _entry_texts(articles: Sequence[Article], settings: Settings) -> list[_Texts]:
     global _last_texts
-    base_url, previous, texts = _last_texts  # read once: another thread may replace it
+    key, previous, texts = _last_texts  # read once: another thread may replace it
     if (
-        base_url != settings.base_url
+        key != (settings.base_url, ARTICLE_NAMESPACE)
         or len(previous) != len(articles)
         or any(a is not b and a != b for a, b in zip(previous, articles, strict=True))
     ):
         texts = [_texts(article, settings) for article in articles]
-        _last_texts = (settings.base_url, tuple(articles), texts)
+        _last_texts = ((settings.base_url, ARTICLE_NAMESPACE), tuple(articles), texts)
     return texts
 
 

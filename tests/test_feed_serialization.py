@@ -224,6 +224,13 @@ def test_the_atom_of_equal_articles_reuses_the_texts_of_the_rss() -> None:
     assert feeds._last_texts[2] is not texts
 
 
+def test_texts_are_not_reused_under_another_id_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    entries = [make_article(1, datetime(2024, 1, 1, tzinfo=UTC))]
+    assert_same("rss", entries, SETTINGS["plain"], FeedPage())
+    monkeypatch.setattr(feeds, "ARTICLE_NAMESPACE", uuid.UUID(int=1))
+    assert_same("atom", entries, SETTINGS["plain"], FeedPage())
+
+
 # --- Document frames --------------------------------------------------------------------------
 # Settings text lands in the frame: the frame's own sentinels and the sentinel dates there
 # must leave the output feedgen's (the frame is then feedgen's, not compiled).
