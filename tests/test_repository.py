@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -414,3 +415,83 @@ def test_a_reload_reads_only_the_files_that_changed(
     monkeypatch.setattr(repository, "load_article", counting)
     third = repository.load_corpus(settings, previous=again)
     assert read == [] and (third.articles, third.problems) == (fresh.articles, fresh.problems)
+
+
+# --- Listing on another core -----------------------------------------------------------------
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pids os.fork returned in this process (the listing really went aside)."""
+    made: list[int] = []
+    real = os.fork
+
+    def fork() -> int:
+        pid = real()
+        if pid:
+            made.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return made
+
+
+def test_the_listing_made_aside_is_the_listing(folder: Path, forks: list[int]) -> None:
+    for number in range(5):
+        write(folder, name_of(number), article_text())
+    (folder / "inside.txt").symlink_to(folder / name_of(1))
+    (folder / "dangling.txt").symlink_to(folder / "gone.txt")
+    (folder / ".hidden.txt").write_text("not an article")
+
+    listed = repository._folder_keys_aside(folder)()
+
+    assert listed == repository.folder_keys(folder)
+    assert list(listed) == sorted(listed)
+    assert listed["dangling.txt"] is None
+    assert len(forks) == 1
+
+
+def test_the_listing_made_aside_fails_like_the_listing(tmp_path: Path, forks: list[int]) -> None:
+    missing = tmp_path / "missing"
+    with pytest.raises(ArticlesDirError) as expected:
+        repository.folder_keys(missing)
+    with pytest.raises(ArticlesDirError) as aside:
+        repository._folder_keys_aside(missing)()
+    assert str(aside.value) == str(expected.value)
+    assert len(forks) == 1
+
+
+def test_a_listing_child_that_fails_is_replaced_by_listing_here(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]
+) -> None:
+    write(folder, name_of(1), article_text())
+    here = os.getpid()
+    real = repository.folder_keys
+
+    def fails_in_a_child(path: Path) -> dict[str, repository.FileKey | None]:
+        if os.getpid() != here:
+            raise MemoryError("the child ran out of memory")
+        return real(path)
+
+    monkeypatch.setattr(repository, "folder_keys", fails_in_a_child)
+    assert repository._folder_keys_aside(folder)() == real(folder)
+    assert len(forks) == 1
+
+
+def test_a_threaded_process_lists_without_forking(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(folder, name_of(1), article_text())
+
+    def no_fork() -> int:
+        raise AssertionError("forked with another thread running")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert repository._folder_keys_aside(folder)() == repository.folder_keys(folder)
+    finally:
+        stop.set()
+        other.join()
