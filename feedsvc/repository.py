@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import marshal
+import operator
 import os
 import stat
 import threading
@@ -284,15 +285,14 @@ def load_article(path: Path, root: Path, settings: Settings) -> tuple[Article, l
 def _distinct_times(articles: list[Summary]) -> Iterator[Summary]:
     """Yield articles oldest first, moving exact ties one second apart, in (number, id) order."""
     previous = None
-    for article in sorted(articles, key=_chronological):
+    for article in sorted(articles, key=_CHRONOLOGICAL):
         if previous is not None and article.published <= previous:
             article = dataclasses.replace(article, published=previous + timedelta(seconds=1))
         previous = article.published
         yield article
 
 
-def _chronological(article: Summary) -> tuple[object, ...]:
-    return (article.published, article.number, article.id)
+_CHRONOLOGICAL = operator.attrgetter("published", "number", "id")
 
 
 def file_key(path: str | Path) -> FileKey | None:

@@ -281,14 +281,18 @@ class _Signer:
         digest.update("\0".join((path, *parts)).encode())
         return digest.hexdigest()[:32]
 
-
-def _token(article: Summary) -> str:
-    """What an article brings to the signature of every resource showing it.
-
-    The digest covers the title, standfirst and paragraphs; a page showing less
-    (an index row) is rendered again for a change it does not show.
-    """
-    return f"{article.id}:{article.digest}:{article.published.isoformat()}"
+    def page(self, article: Summary) -> tuple[str, str]:
+        """Return the path and the signature of ``article``'s page, made in one step (a
+        build signs every page). The signature stands for the article in those of the
+        archives, index pages and feeds that show it: its id, its date (the page's
+        Last-Modified) and the digest of its title, standfirst and paragraphs, so an
+        index row is rendered again even for a change it does not show.
+        """
+        path = "/" + article_path(article)
+        digest = self._base.copy()
+        iso = article.published.isoformat()
+        digest.update(f"{path}\0{article.id}:{article.digest}:{iso}".encode())
+        return path, digest.hexdigest()[:32]
 
 
 class _Renderer:
@@ -393,8 +397,7 @@ def render_site(
         if known is not None and known[0] is summary:
             _, signature, path = known
         else:
-            path = "/" + article_path(summary)
-            signature = sign(path, _token(summary))  # the token has the Last-Modified
+            path, signature = sign.page(summary)
         pages[summary.id] = (summary, signature, path)
         tokens[summary.id] = signature
         run.emit(
