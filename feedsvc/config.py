@@ -236,9 +236,17 @@ def load_settings(
         values["cache_dir"] = default_cache_dir(env)
     settings = dataclasses.replace(Settings(), **values)  # type: ignore[arg-type]
     cache = settings.cache_dir
-    if cache is not None and cache.resolve().is_relative_to(settings.articles.resolve()):
+    articles = _resolved(settings.articles, "articles")
+    if cache is not None and _resolved(cache, "cache_dir").is_relative_to(articles):
         raise ConfigError(f"setting cache_dir: {str(cache)!r} must be outside the articles folder")
     return settings
+
+
+def _resolved(path: Path, name: str) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a loop of links: RuntimeError before Python 3.13
+        raise ConfigError(f"setting {name}: {str(path)!r} is a loop of symbolic links") from None
 
 
 def default_cache_dir(env: Mapping[str, str]) -> Path:

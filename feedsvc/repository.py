@@ -151,10 +151,6 @@ def list_article_names(folder: Path) -> list[str]:
     return names
 
 
-def _outside(path: Path, root: Path) -> bool:
-    return not path.resolve().is_relative_to(root)
-
-
 # O_NONBLOCK: opening a FIFO named *.txt must not hang. O_NOFOLLOW: a link is never
 # followed unchecked, not even one swapped in after the check (ELOOP, reported).
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
@@ -196,9 +192,12 @@ def _open_article(path: Path, root: Path) -> tuple[int, Path]:
     except OSError as exc:
         if exc.errno != errno.ELOOP or not path.is_symlink():
             raise _open_error(path, exc) from None
-    if _outside(path, root):
+    try:
+        target = path.resolve()  # resolving every plain file would cost a stat per folder level
+    except (OSError, RuntimeError):  # a loop of links: RuntimeError before Python 3.13
+        raise ArticleError(path, "link loops back to itself; not followed") from None
+    if not target.is_relative_to(root):
         raise ArticleError(path, "link points outside the articles folder; not followed")
-    target = path.resolve()  # resolving every plain file would cost a stat per folder level
     try:
         return os.open(target, _OPEN_FLAGS), target
     except OSError as exc:
@@ -387,7 +386,10 @@ def load_corpus(
     folder (``folder_keys``), saves listing it again. Raises ArticlesDirError when the
     folder itself cannot be read. One bad file never stops the others.
     """
-    root = settings.articles.resolve()
+    try:
+        root = settings.articles.resolve()
+    except (OSError, RuntimeError):  # a loop of links: RuntimeError before Python 3.13
+        raise ArticlesDirError(f"{settings.articles}: a loop of symbolic links") from None
     problems: list[Problem] = []
     by_id: dict[str, Summary] = {}
     parsed: dict[str, Parsed] = {}

@@ -47,6 +47,15 @@ def test_cache_dir_inside_the_articles_folder_is_refused(tmp_path: Path) -> None
         load_settings(env={}, overrides={"articles": tmp_path, "cache_dir": tmp_path / "c"})
 
 
+@pytest.mark.parametrize("name", ["articles", "cache_dir"])
+def test_a_folder_that_is_a_loop_of_links_is_refused(tmp_path: Path, name: str) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    folders = {"articles": tmp_path / "articles", "cache_dir": tmp_path / "cache", name: loop}
+    with pytest.raises(ConfigError, match=f"^setting {name}: '.*loop' is a loop of symbolic"):
+        load_settings(env={}, overrides=folders)
+
+
 def test_unrelated_environment_is_ignored() -> None:
     assert load_settings(env={"TZ": "Asia/Tokyo", "FEEDSVCX": "1", "HOME": "/"}) == Settings(
         cache_dir=Path.home() / ".cache" / "feedsvc"

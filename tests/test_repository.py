@@ -112,6 +112,27 @@ def test_link_inside_the_folder_is_followed(folder: Path) -> None:
     assert corpus.problems == ()
 
 
+def test_a_loop_of_links_is_one_problem_each(folder: Path) -> None:
+    write(folder, name_of(1), article_text(title="Kept"))
+    (folder / "self.txt").symlink_to("self.txt")
+    (folder / "a.txt").symlink_to("b.txt")
+    (folder / "b.txt").symlink_to("a.txt")
+
+    corpus = load(folder)
+
+    assert [article.id for article in corpus.articles] == [id_of(1)]
+    reason = "link loops back to itself; not followed"
+    names = ("a.txt", "b.txt", "self.txt")
+    assert corpus.problems == tuple(Problem(str(folder / name), reason) for name in names)
+
+
+def test_an_articles_folder_that_is_a_loop_of_links_is_refused(tmp_path: Path) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    with pytest.raises(ArticlesDirError, match="a loop of symbolic links"):
+        load(loop)
+
+
 # --- Order ------------------------------------------------------------------------------------
 
 
