@@ -73,12 +73,15 @@ class Store(Protocol):
         """Make what was put durable for the next run."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Resource:
     """One response body with the headers that describe it, and its gzip variant.
 
     A body is in memory (``body``) or in ``store``, read per request by its ETag.
     ``signature`` fingerprints everything the body and headers were made from.
+    Never changed once made; not a frozen dataclass only because a build or a server
+    start makes one per resource (109,000 for 100,000 articles) and a frozen one took
+    five times as long to make (1.09 against 0.20 µs).
     """
 
     body: bytes | None
