@@ -355,9 +355,10 @@ def _folder_keys_aside(folder: Path) -> Callable[[], dict[str, FileKey | None]]:
     return wait
 
 
-def _from_cache(path: str, entry: Entry) -> Parsed:
+def _from_cache(prefix: str, name: str, entry: Entry) -> Parsed:
     if not entry.problems:
         return Parsed(entry.key, entry.summary, ())
+    path = prefix + name
     problems = tuple(Problem(path, reason, skipped) for reason, skipped in entry.problems)
     return Parsed(entry.key, entry.summary, problems)
 
@@ -406,9 +407,11 @@ def load_corpus(
     prefix = os.path.join(settings.articles, "")
     for name in listing if keys is None else sorted(listing):  # folder_keys sorts
         key = listing[name]  # taken before reading: a change during the read shows next time
-        result = known.get(name)
-        if result is None and name in stored:
-            result = _from_cache(prefix + name, stored[name])
+        result = known.get(name) if known else None
+        if result is None:
+            entry = stored.get(name)
+            if entry is not None:
+                result = _from_cache(prefix, name, entry)
         article = None
         if result is None or key is None or result.key != key:
             result, article = _read(settings.articles / name, root, settings, key)
@@ -416,7 +419,8 @@ def load_corpus(
             if entry is not None:
                 changed[name] = entry
         parsed[name] = result
-        problems.extend(result.problems)
+        if result.problems:
+            problems.extend(result.problems)
         summary = result.article
         if summary is None:
             continue
