@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
+import pty
+import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -564,3 +568,31 @@ def test_large_builds_log_progress_lines_without_a_terminal(
     assert rendering == [f"rendering pages: {n}/1000" for n in range(100, 1001, 100)]
     small = build(runner, articles_dir, tmp_path / "out2")  # 6 articles: no progress lines
     assert small.exit_code == 0 and "rendering pages" not in small.stderr
+
+
+def test_builds_on_a_terminal_draw_a_bar_that_ends_at_100_percent(tmp_path: Path) -> None:
+    articles = tmp_path / "many"
+    articles.mkdir()
+    for n in range(2000):
+        (articles / f"{n:04d}_{n:016x}.txt").write_text(f"2024-01-01\n\nT{n}\n", "utf-8")
+    terminal, child_end = pty.openpty()
+    command = [sys.executable, "-m", "feedsvc", "build", "--articles", str(articles),
+               "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=child_end) as process:
+        os.close(child_end)
+        shown = b""
+        while chunk := _read_terminal(terminal):
+            shown += chunk
+        assert process.wait(timeout=60) == 0
+    os.close(terminal)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode())  # cursor hidden, shown
+    bars = [bar.strip() for bar in text.split("\r") if "rendering pages" in bar]
+    assert bars[-1].startswith("rendering pages") and bars[-1].endswith("100%")
+    assert len(bars) >= 10  # drawn as it goes
+
+
+def _read_terminal(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the child's end is closed
+        return b""
