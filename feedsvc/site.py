@@ -314,6 +314,69 @@ class _Renderer:
         self.sign = _Signer(settings)
         self.resources: dict[str, Resource] = {}
 
+    def reuse(
+        self,
+        path: str,
+        signature: str,
+        media_type: str,
+        last_modified: datetime,
+        cache_control: str,
+        links: tuple[str, ...] = (),
+        hot: bool = False,
+    ) -> Resource | None:
+        """Add the resource at ``path`` from the previous site or the store when either
+        has ``signature``; return it, or None when it must be rendered (``add``).
+
+        ``hot`` resources (the feeds, the front page) always keep their bodies in memory.
+        """
+        old = self.previous.get(path)
+        if old is not None and old.signature == signature:
+            self.resources[path] = old
+            return old
+        store = self.store
+        stored = store.known(signature, hot) if store is not None else None
+        if stored is None:
+            return None
+        resource = describe(
+            stored.etag,
+            stored.size,
+            media_type,
+            last_modified,
+            cache_control,
+            stored.gzip_size,
+            links=links,
+            signature=signature,
+            store=store,
+        )
+        self.resources[path] = resource
+        return resource
+
+    def add(
+        self,
+        path: str,
+        signature: str,
+        body: bytes,
+        media_type: str,
+        last_modified: datetime,
+        cache_control: str,
+        links: tuple[str, ...] = (),
+        hot: bool = False,
+    ) -> Resource:
+        """Add the resource at ``path`` with its newly rendered ``body``."""
+        resource = make_resource(
+            body,
+            media_type,
+            last_modified,
+            cache_control,
+            self.compress,
+            links=links,
+            signature=signature,
+        )
+        if self.store is not None:
+            resource = self.store.put(path, resource, hot)
+        self.resources[path] = resource
+        return resource
+
     def emit(
         self,
         path: str,
@@ -325,43 +388,11 @@ class _Renderer:
         links: tuple[str, ...] = (),
         hot: bool = False,
     ) -> Resource:
-        """Add the resource at ``path``, rendering it only when nothing has its signature.
-
-        ``hot`` resources (the feeds, the front page) always keep their bodies in memory.
-        """
-        old = self.previous.get(path)
-        if old is not None and old.signature == signature:
-            self.resources[path] = old
-            return old
-        store = self.store
-        stored = store.known(signature, hot) if store is not None else None
-        if store is not None and stored is not None:
-            resource = describe(
-                stored.etag,
-                stored.size,
-                media_type,
-                last_modified,
-                cache_control,
-                stored.gzip_size,
-                links=links,
-                signature=signature,
-                store=store,
-            )
-        else:
-            body = render()
-            resource = make_resource(
-                body,
-                media_type,
-                last_modified,
-                cache_control,
-                self.compress,
-                links=links,
-                signature=signature,
-            )
-            if store is not None:
-                resource = store.put(path, resource, hot)
-        self.resources[path] = resource
-        return resource
+        """Add the resource at ``path``, calling ``render`` only when nothing has its
+        signature (``reuse``, else ``add``)."""
+        head = (media_type, last_modified, cache_control, links, hot)
+        found = self.reuse(path, signature, *head)
+        return found if found is not None else self.add(path, signature, render(), *head)
 
 
 def render_site(
@@ -403,14 +434,9 @@ def render_site(
             path, signature = sign.page(summary)
         pages[summary.id] = (summary, signature, path)
         tokens[summary.id] = signature
-        run.emit(
-            path,
-            signature,
-            lambda summary=summary: render_article_page(corpus.full(summary), settings),  # type: ignore[misc]
-            HTML,
-            summary.updated,
-            policy,
-        )
+        if run.reuse(path, signature, HTML, summary.updated, policy) is None:
+            body = render_article_page(corpus.full(summary), settings)
+            run.add(path, signature, body, HTML, summary.updated, policy)
         if progress is not None:
             progress(1)
     chunks = archive_chunks(articles, settings.item_limit)
