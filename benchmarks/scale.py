@@ -8,14 +8,16 @@ Run by hand, never as a timed test (see benchmarks/README.md):
 
 For each size it generates synthetic articles in the seed format, then measures, each
 command in a fresh subprocess with its wall time and peak RSS: a cold full ``feedsvc
-build`` against a plain read-and-write loop (the I/O floor), an incremental build after
-one edit, a server restart with a warm parse cache, the lag until an edit is served,
-server memory, ``wrk`` against ``feedsvc serve`` and nginx (200 and 304), and Pelican and
-Hugo building the same corpus. It prints one table per size (median, min, max, target,
-pass/fail), keeps every sample in a JSON file (rewritten after each size) and ends with a
-log-log chart of build time against the number of articles (``--chart``; ``--chart-from``
-draws it again from the JSON without measuring). Everything listens on 127.0.0.1 and every
-process it started is stopped at the end, on error and on Ctrl-C.
+build`` against a plain read-and-write loop (the I/O floor) and that loop writing
+feedsvc's own files with their bytes (timed inside, without interpreter start), an
+incremental build after one edit, a server restart with a warm parse cache, the lag
+until an edit is served, server memory, ``wrk`` against ``feedsvc serve`` and nginx (200
+and 304), and Pelican and Hugo building the same corpus. It prints one table per size
+(median, min, max, target, pass/fail), keeps every sample in a JSON file (rewritten after
+each size) and ends with a log-log chart of build time against the number of articles
+(``--chart``; ``--chart-from`` draws it again from the JSON without measuring).
+Everything listens on 127.0.0.1 and every process it started is stopped at the end, on
+error and on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -522,6 +524,51 @@ for relative in others:
 '''
 
 
+FLOOR_BYTES = '''"""The I/O floor with feedsvc's bytes: read each article, write feedsvc's files.
+
+Prints the time of the loop only: the output it copies is read into memory first.
+"""
+import os
+import sys
+import time
+
+articles, source, out = sys.argv[1:4]
+bodies = []
+for root, _, names in os.walk(source):
+    for name in names:
+        path = os.path.join(root, name)
+        with open(path, "rb") as handle:
+            bodies.append((os.path.relpath(path, source), handle.read()))
+bodies.sort()
+os.sync()
+start = time.perf_counter()
+for name in sorted(os.listdir(articles)):
+    with open(os.path.join(articles, name), "rb") as source_file:
+        source_file.read()
+for relative, body in bodies:
+    target_path = os.path.join(out, relative)
+    os.makedirs(os.path.dirname(target_path), exist_ok=True)
+    with open(target_path, "wb") as target:
+        target.write(body)
+print(f"timed {time.perf_counter() - start:.6f}")
+'''
+
+
+def floor_with_bytes(bench: Bench, source: Path, out: Path) -> float | None:
+    """Run FLOOR_BYTES (copy ``source`` to ``out``); return its loop's time, None on failure."""
+    script = bench.root / "floor_bytes.py"
+    script.write_text(FLOOR_BYTES, encoding="utf-8")
+    os.sync()
+    command = [sys.executable, str(script), str(bench.feedsvc.articles), str(source), str(out)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=True)
+    except (subprocess.SubprocessError, OSError) as exc:
+        say(f"I/O floor with feedsvc's bytes failed: {exc}")
+        return None
+    found = re.search(r"^timed ([0-9.]+)$", done.stdout, re.MULTILINE)
+    return float(found[1]) if found else None
+
+
 def tree_counts(folder: Path) -> tuple[int, int]:
     """Return the number of files and of folders below ``folder``."""
     files = folders = 0
@@ -555,6 +602,8 @@ METRICS = (
     Metric("cold_rss", "  peak RSS (MB)", digits=0),
     Metric("floor", "I/O floor (s)"),
     Metric("cold_floor", "cold build / I/O floor", "<= 1.5", lambda v: v <= 1.5, 3),
+    Metric("floor_bytes", "I/O floor with feedsvc's bytes, loop (s)"),
+    Metric("cold_floor_bytes", "cold build / floor with its bytes", digits=3),
     Metric("incremental", "feedsvc build after one edit (s)", "< 2", lambda v: v < 2),
     Metric("incremental_rss", "  peak RSS (MB)", digits=0),
     Metric("start_cold", "serve: first 200, cold cache (s)"),
@@ -637,6 +686,7 @@ CHART_LINES = (
     ("cold", "feedsvc build, cold", "tab:blue", "o"),
     ("incremental", "feedsvc build after one edit", "tab:cyan", "s"),
     ("floor", "I/O floor (read and write each file)", "tab:gray", "v"),
+    ("floor_bytes", "I/O floor with feedsvc's bytes", "tab:brown", "x"),
     ("pelican", "Pelican, cold", "tab:orange", "^"),
     ("hugo", "Hugo, cold", "tab:green", "D"),
 )
@@ -867,6 +917,15 @@ def bench_build(bench: Bench) -> None:
                 )
         else:
             results.fail("floor", "failed", f"I/O floor failed ({floor})")
+        say(f"{bench.size:,}: build {index + 1}/{bench.repeat}: I/O floor with feedsvc's bytes")
+        bytes_out = bench.root / "floor-bytes"
+        bench.trash.move(bytes_out)
+        copied = floor_with_bytes(bench, out, bytes_out)
+        if copied is not None:
+            results.add("floor_bytes", copied)
+            results.pair("cold_floor_bytes", "cold", "floor_bytes")
+        else:
+            results.fail("floor_bytes", "failed", "I/O floor with feedsvc's bytes failed")
         say(f"{bench.size:,}: build {index + 1}/{bench.repeat}: incremental")
         bench.edit()
         again = run_timed(
