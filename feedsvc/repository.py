@@ -396,13 +396,15 @@ def load_corpus(
     parsed: dict[str, Parsed] = {}
     bodies: dict[str, Article] = {}
     known: Mapping[str, Parsed] = previous.parsed if previous is not None else {}
-    stored: dict[str, Entry] = {}
-    if cache is not None and cache.enabled and not known and keys is None:
-        listed = _folder_keys_aside(settings.articles)
-        stored = cache.entries()
-        listing: Mapping[str, FileKey | None] = listed()
+    listed = None
+    if keys is None and cache is not None and cache.enabled and not known:
+        listed = _folder_keys_aside(settings.articles)  # stats while the rows load
+    stored = cache.entries() if cache is not None and not known else {}
+    listing: Mapping[str, FileKey | None]
+    if keys is not None:
+        listing = keys
     else:
-        listing = folder_keys(settings.articles) if keys is None else keys
+        listing = listed() if listed is not None else folder_keys(settings.articles)
     changed: dict[str, Entry] = {}
     prefix = os.path.join(settings.articles, "")
     for name in listing if keys is None else sorted(listing):  # folder_keys sorts

@@ -161,6 +161,27 @@ def test_restart_reads_no_file_and_gives_the_same_corpus(
     assert any("duplicate id 00000000000000a1" in p for p in problems(second))
 
 
+def test_a_server_restart_parses_no_file(cached: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server lists the folder itself and hands the listing to the load.
+    parsed: list[str] = []
+    original = repository._read
+
+    def counting(path: Path, *args: Any) -> Any:
+        parsed.append(path.name)
+        return original(path, *args)
+
+    monkeypatch.setattr(repository, "_read", counting)
+    assert SiteState(cached).refresh()
+    assert sorted(parsed) == candidates(cached)
+    parsed.clear()
+
+    restarted = SiteState(cached)
+
+    assert restarted.refresh()
+    assert parsed == []
+    assert restarted.site is not None and "/feed.xml" in restarted.site.resources
+
+
 def test_problems_are_remembered_without_reading_the_files(
     cached: Settings, reads: list[str]
 ) -> None:
