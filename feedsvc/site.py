@@ -425,7 +425,6 @@ def render_site(
     # archives, index pages and feeds that show it.
     memo = previous.pages if previous is not None else {}
     pages: dict[str, tuple[Summary, str, str]] = {}
-    tokens: dict[str, str] = {}
     for summary in articles:
         known = memo.get(summary.id)
         if known is not None and known[0] is summary:
@@ -433,7 +432,6 @@ def render_site(
         else:
             path, signature = sign.page(summary)
         pages[summary.id] = (summary, signature, path)
-        tokens[summary.id] = signature
         if run.reuse(path, signature, HTML, summary.updated, policy) is None:
             body = render_article_page(corpus.full(summary), settings)
             run.add(path, signature, body, HTML, summary.updated, policy)
@@ -449,7 +447,7 @@ def render_site(
             path = "/" + page.path(kind)
             run.emit(
                 path,
-                sign(path, str(number < len(chunks)), *(tokens[a.id] for a in chunk)),
+                sign(path, str(number < len(chunks)), *(pages[a.id][1] for a in chunk)),
                 lambda chunk=chunk, build=build, page=page: build(  # type: ignore[misc]
                     corpus.full_articles(chunk), settings, page
                 ),
@@ -465,7 +463,7 @@ def render_site(
         path = "/" + index.path
         run.emit(
             path,
-            sign(path, stamp, str(count), *(tokens[row.id] for row in rows)),
+            sign(path, stamp, str(count), *(pages[row.id][1] for row in rows)),
             lambda rows=rows, index=index: render_index_page(  # type: ignore[misc]
                 corpus.full_articles(rows), settings, index
             ),
@@ -474,7 +472,7 @@ def render_site(
             policy,
             hot=number == 1,
         )
-    _render_feeds(run, corpus, settings, updated, len(chunks), tokens)
+    _render_feeds(run, corpus, settings, updated, len(chunks), pages)
     not_found = run.emit(
         "/" + NOT_FOUND_FILE,
         sign(NOT_FOUND_FILE, stamp),
@@ -496,12 +494,12 @@ def _render_feeds(
     settings: Settings,
     updated: datetime,
     archives: int,
-    tokens: Mapping[str, str],
+    pages: Mapping[str, tuple[Summary, str, str]],
 ) -> None:
     """Add the subscription feeds: the newest ``item_limit`` articles, in full."""
     newest = corpus.articles[: settings.item_limit]
     current = FeedPage(0, archives)
-    parts = (str(archives), *(tokens[article.id] for article in newest))
+    parts = (str(archives), *(pages[article.id][1] for article in newest))
     full: list[Article] = []
 
     def entries() -> list[Article]:
