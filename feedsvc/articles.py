@@ -61,7 +61,7 @@ class Summary:
     standfirst, paragraphs), so a change shows without the text at hand.
     Never changed once made (``dataclasses.replace`` makes another); not a frozen
     dataclass only because 100,000 are made per start or build, and a frozen one took
-    four times as long to make.
+    2.5 times as long to make (0.79 against 0.32 µs).
     """
 
     id: str
