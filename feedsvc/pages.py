@@ -28,7 +28,7 @@ import jinja2
 
 from feedsvc.articles import Article
 from feedsvc.config import Settings
-from feedsvc.feeds import article_path
+from feedsvc.urls import article_path, index_page_count, index_path
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -71,11 +71,6 @@ class IndexPage:
     @property
     def older_path(self) -> str | None:
         return index_path(self.number + 1) if self.number < self.count else None
-
-
-def index_path(number: int) -> str:
-    """Return the site path of index page ``number``: ``""`` for the first, ``page/N/`` after."""
-    return "" if number == 1 else f"page/{number}/"
 
 
 def human_date(moment: datetime) -> str:
@@ -363,7 +358,7 @@ def render_index_pages(
 ) -> Iterator[tuple[str, bytes]]:
     """Yield ``(path, html)`` for every index page, newest articles on the first."""
     size = settings.page_size
-    count = max(1, -(-len(articles) // size))
+    count = index_page_count(len(articles), size)
     for number in range(1, count + 1):
         page = IndexPage(number, count)
         yield (

@@ -28,9 +28,11 @@ from feedsvc import repository
 from feedsvc.cache import DATABASE, ParseCache, site_folder
 from feedsvc.config import Settings
 from feedsvc.repository import Corpus, load_corpus
-from feedsvc.site import NOT_FOUND_FILE, Resource, Site, render_site
+from feedsvc.resources import Resource
+from feedsvc.site import Site, render_site
 from feedsvc.store import FOLDER as BODIES
 from feedsvc.store import BlobStore
+from feedsvc.urls import NOT_FOUND_FILE
 from feedsvc.web import SiteState, create_app
 
 SEED = "000_cab78a8f5eee25a1.txt"  # one of the sample articles

@@ -20,7 +20,7 @@ from feedsvc.checks import Entry, check_built, is_absolute_url, parse_rfc822, pa
 from feedsvc.cli import cli
 from feedsvc.comparison import compare_entries, compare_feeds, present_entry_ids
 from feedsvc.config import Settings
-from feedsvc.feeds import entry_id
+from feedsvc.entries import entry_id
 from feedsvc.output import write_site
 from feedsvc.repository import load_corpus
 from feedsvc.site import render_site

@@ -13,7 +13,8 @@ from flask.testing import FlaskClient
 
 import feedsvc.web
 from feedsvc.config import Settings
-from feedsvc.feeds import HISTORY_NS, SYNDICATION_NS, entry_id
+from feedsvc.entries import entry_id
+from feedsvc.feeds import HISTORY_NS, SYNDICATION_NS
 from feedsvc.repository import load_corpus
 from feedsvc.site import render_site
 from feedsvc.web import SiteState, create_app
