@@ -26,6 +26,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple, Protocol
 
 from feedsvc.entries import AS_HTML
+from feedsvc.escaping import checked, html_in_xml, xml_attribute, xml_text
 
 log = logging.getLogger("feedsvc")
 
@@ -121,7 +122,7 @@ def text_values(record: Record) -> list[bytes]:
                 values.append(xml_text(value))
         elif kind is Kind.HTML:
             if value:
-                values.append(_checked(_html_in_xml(value), value))
+                values.append(checked(html_in_xml(value), value))
         elif kind is Kind.TEXTS:
             values += map(xml_text, value)
     return values
@@ -363,49 +364,3 @@ def write_document(
         typing.cast(Template, templates[shape]).fill(parts, entry_texts + date_values(entry, date))
     parts.append(tail)
     return b"".join(parts)
-
-
-# --- Escaping as lxml (libxml2) does -------------------------------------------------------
-# Hand-written because lxml escapes only while serializing a tree; markupsafe and
-# xml.sax.saxutils are str-based and several times slower on non-ASCII text than these
-# replacements on UTF-8 bytes (benchmarks/feeds.py, "escaping"). The probes check them
-# against lxml's own output for every template.
-
-# Maps the control characters lxml refuses (all but tab, line feed and carriage return)
-# to a non-ASCII byte and every other byte to NUL: bytes.isascii() then finds them fast.
-_CONTROLS = bytes(0x80 if c < 0x20 and c not in b"\t\n\r" else 0 for c in range(256))
-NOT_XML = (
-    "All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters"
-)
-
-
-def xml_text(text: str) -> bytes:
-    """Return ``text`` escaped as lxml escapes element text, in UTF-8.
-
-    lxml writes non-ASCII characters and ``]]>`` as they are (``>`` escaped) and a
-    carriage return as a reference. Raises ValueError for text lxml refuses, as lxml does.
-    """
-    data = text.encode()  # a lone surrogate raises UnicodeEncodeError, as in lxml
-    data = data.replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;")
-    return _checked(data.replace(b"\r", b"&#13;"), text)
-
-
-def xml_attribute(text: bytes) -> bytes:
-    """Return XML text (``xml_text``) as lxml escapes it in an attribute value."""
-    return text.replace(b'"', b"&quot;").replace(b"\t", b"&#9;").replace(b"\n", b"&#10;")
-
-
-def _html_in_xml(text: str) -> bytes:
-    """Return ``html.escape(text)`` escaped as XML text, in one pass over its UTF-8."""
-    data = text.encode()
-    data = data.replace(b"&", b"&amp;amp;").replace(b"<", b"&amp;lt;").replace(b">", b"&amp;gt;")
-    data = data.replace(b'"', b"&amp;quot;").replace(b"'", b"&amp;#x27;")
-    return data.replace(b"\r", b"&#13;")
-
-
-def _checked(data: bytes, text: str) -> bytes:
-    """Return ``data``, escaped ``text``; raise ValueError if ``text`` holds what lxml refuses."""
-    # Escaping adds no control characters: those left in ``data`` were in ``text``.
-    if not data.translate(_CONTROLS).isascii() or "\ufffe" in text or "\uffff" in text:
-        raise ValueError(NOT_XML)
-    return data

@@ -18,8 +18,9 @@ from feedsvc import feeds
 from feedsvc.articles import Article
 from feedsvc.config import Settings
 from feedsvc.entries import ARTICLE_NAMESPACE, entry_id_of, entry_of
+from feedsvc.escaping import xml_text
 from feedsvc.feeds import FeedPage, build_atom, build_rss
-from feedsvc.feedtemplates import _sentinel_date, entry_template, frame_template, shape_of, xml_text
+from feedsvc.feedtemplates import _sentinel_date, entry_template, frame_template, shape_of
 
 Build = Callable[[list[Article], Settings, FeedPage], bytes]
 BUILDS: dict[str, tuple[Build, Build]] = {
