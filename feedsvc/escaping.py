@@ -1,23 +1,20 @@
-"""Text escaped as the libraries the outputs come from escape it, on UTF-8 bytes.
+"""Text escaped as the libraries the outputs come from escape it.
 
-Hand-written because lxml escapes only while serializing a tree, and markupsafe and
-xml.sax.saxutils work on str and are about three times slower on non-ASCII text than
-these replacements on UTF-8 bytes (benchmarks/render.py and benchmarks/feeds.py,
-"escaping"). Each use is checked against the library's own output: the feed templates'
-probes against lxml, tests/test_templates.py against Jinja.
+XML text is escaped with xml.sax.saxutils as lxml escapes it (lxml itself escapes only
+while serializing a tree). One is written here: ``html_escape_all``, markupsafe's
+escaping of many texts in one call on UTF-8 bytes, 1.4 times as fast as markupsafe text
+by text (benchmarks/escaping.py). Each use is checked against the library's own output:
+the feed templates' probes against lxml, tests/test_templates.py against Jinja.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-# Hand-written because lxml escapes only while serializing a tree; markupsafe and
-# xml.sax.saxutils are str-based and several times slower on non-ASCII text than these
-# replacements on UTF-8 bytes (benchmarks/feeds.py, "escaping"). The probes check them
-# against lxml's own output for every template.
+from xml.sax.saxutils import escape
 
 # Maps the control characters lxml refuses (all but tab, line feed and carriage return)
 # to a non-ASCII byte and every other byte to NUL: bytes.isascii() then finds them fast.
+_CARRIAGE_RETURN = {"\r": "&#13;"}
 _CONTROLS = bytes(0x80 if c < 0x20 and c not in b"\t\n\r" else 0 for c in range(256))
 NOT_XML = (
     "All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters"
@@ -30,22 +27,13 @@ def xml_text(text: str) -> bytes:
     lxml writes non-ASCII characters and ``]]>`` as they are (``>`` escaped) and a
     carriage return as a reference. Raises ValueError for text lxml refuses, as lxml does.
     """
-    data = text.encode()  # a lone surrogate raises UnicodeEncodeError, as in lxml
-    data = data.replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;")
-    return checked(data.replace(b"\r", b"&#13;"), text)
+    # A lone surrogate raises UnicodeEncodeError, as in lxml.
+    return checked(escape(text, _CARRIAGE_RETURN).encode(), text)
 
 
 def xml_attribute(text: bytes) -> bytes:
     """Return XML text (``xml_text``) as lxml escapes it in an attribute value."""
     return text.replace(b'"', b"&quot;").replace(b"\t", b"&#9;").replace(b"\n", b"&#10;")
-
-
-def html_in_xml(text: str) -> bytes:
-    """Return ``html.escape(text)`` escaped as XML text, in one pass over its UTF-8."""
-    data = text.encode()
-    data = data.replace(b"&", b"&amp;amp;").replace(b"<", b"&amp;lt;").replace(b">", b"&amp;gt;")
-    data = data.replace(b'"', b"&amp;quot;").replace(b"'", b"&amp;#x27;")
-    return data.replace(b"\r", b"&#13;")
 
 
 def checked(data: bytes, text: str) -> bytes:
@@ -60,9 +48,8 @@ def html_escape(text: str) -> bytes:
     """Return ``text`` in UTF-8, escaped as Jinja's autoescape (``markupsafe.escape``) does.
 
     The same five replacements (``&#34;`` and ``&#39;``, unlike html.escape), made on
-    the UTF-8 bytes, where ASCII bytes never occur inside a multi-byte sequence: about
-    three times as fast as markupsafe on non-ASCII text, which it scans as 16-bit units
-    (benchmarks/render.py, "escaping"). tests/test_templates.py compares pages with Jinja's.
+    the UTF-8 bytes, where ASCII bytes never occur inside a multi-byte sequence
+    (benchmarks/escaping.py). tests/test_templates.py compares it with markupsafe.
     """
     return (
         text.encode()

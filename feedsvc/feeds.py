@@ -309,8 +309,8 @@ def rfc2822(moment: datetime) -> str:
 
     feedgen switches the process locale to C for it; with English names written here the
     locale never matters. Hand-written rather than email.utils.format_datetime, which
-    pads years before 1000 and drops an offset's seconds unlike strftime, and takes three
-    times as long (benchmarks/feeds.py, "dates").
+    pads years before 1000 and drops an offset's seconds unlike strftime, and takes
+    about four times as long (benchmarks/escaping.py).
     """
     # C libraries differ in padding years before 1000; strftime pads as feedgen's does.
     year = moment.year if moment.year >= 1000 else moment.strftime("%Y")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import html
 import logging
 import operator
 import re
@@ -26,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple, Protocol
 
 from feedsvc.entries import AS_HTML
-from feedsvc.escaping import checked, html_in_xml, xml_attribute, xml_text
+from feedsvc.escaping import xml_attribute, xml_text
 
 log = logging.getLogger("feedsvc")
 
@@ -122,7 +123,7 @@ def text_values(record: Record) -> list[bytes]:
                 values.append(xml_text(value))
         elif kind is Kind.HTML:
             if value:
-                values.append(checked(html_in_xml(value), value))
+                values.append(xml_text(html.escape(value)))
         elif kind is Kind.TEXTS:
             values += map(xml_text, value)
     return values

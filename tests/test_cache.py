@@ -681,7 +681,7 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How often each renderer of ``feedsvc.site`` is called."""
     counts: dict[str, int] = {}
     names = ("render_article_page", "render_index_page", "render_not_found")
-    for name in (*names, "build_rss", "build_atom", "build_json"):
+    for name in (*names, "build_documents", "build_json"):
         original = getattr(feedsvc.site, name)
 
         def counting(*args: Any, name: str = name, original: Any = original) -> Any:
@@ -727,8 +727,7 @@ def test_a_restart_renders_only_what_a_server_keeps_in_memory(
     # The feeds, the front page and the 404 page are always rendered; nothing else.
     assert renders == {
         "render_index_page": 1,
-        "build_rss": 1,
-        "build_atom": 1,
+        "build_documents": 2,  # feed.xml and atom.xml
         "build_json": 1,
         "render_not_found": 1,
     }

@@ -15,7 +15,7 @@ import lxml.etree
 import pytest
 from click.testing import CliRunner, Result
 
-import feedsvc.feeds
+import feedsvc.entries
 from feedsvc.checks import Entry, check_built, is_absolute_url, parse_rfc822, parse_rfc3339
 from feedsvc.cli import cli
 from feedsvc.comparison import compare_entries, compare_feeds, present_entry_ids
@@ -456,7 +456,7 @@ def test_changed_ids_are_reported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A code change that derives ids differently: same links, new ids.
-    monkeypatch.setattr(feedsvc.feeds, "ARTICLE_NAMESPACE", uuid.UUID(int=1))
+    monkeypatch.setattr(feedsvc.entries, "ARTICLE_NAMESPACE", uuid.UUID(int=1))
     current = build(settings, tmp_path / "public")
     monkeypatch.undo()
     result, problems = against(runner, settings, current, published)
