@@ -50,7 +50,7 @@ JSON_ITEM: dict[str, tuple[str, bool]] = {
     "id": ("id", False),
     "link": ("url", False),
     "title": ("title", False),
-    "content": ("content_html", False),
+    "content": ("content_html", True),
     "published": ("date_published", False),
     "updated": ("date_modified", False),
     "summary": ("summary", True),

@@ -183,7 +183,8 @@ def add_entry(fg: Any, entry: Entry) -> None:
         # Readers take RSS <description> as HTML (feedparser drops "<facts>" from plain
         # text), so the plain-text standfirst goes in escaped, as html in Atom too.
         fe.summary(html.escape(entry.summary), type="html")
-    fe.content(entry.content, type="html")
+    if entry.content:  # an article without paragraphs: no empty element (see json_item)
+        fe.content(entry.content, type="html")
 
 
 def _generator(settings: Settings, kind: str, frame: Frame) -> Any:
@@ -342,7 +343,10 @@ def _rfc3339(moment: datetime) -> str:
 def json_item(entry: Entry) -> dict[str, object]:
     """Return the JSON Feed item of ``entry``, each field under its ``JSON_ITEM`` member.
 
-    Raises TypeError for an Entry field that has no member: none is ever left out.
+    JSON Feed requires ``content_html`` or ``content_text``: an article without
+    paragraphs, which has no content in RSS and Atom, carries its standfirst (or its title)
+    as ``content_text``. Raises TypeError for an Entry field that has no member: none is
+    ever left out.
     """
     missing = set(entry._fields) - JSON_ITEM.keys()
     if missing:
@@ -356,6 +360,8 @@ def json_item(entry: Entry) -> dict[str, object]:
             item[member] = _rfc3339(value)
         else:
             item[member] = list(value) if isinstance(value, tuple) else value
+    if not entry.content:
+        item["content_text"] = entry.summary or entry.title
     return item
 
 

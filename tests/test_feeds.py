@@ -548,3 +548,41 @@ def test_any_text_gives_well_formed_feeds(
         assert paragraphs_of(entry.findtext("atom:content", namespaces=NS)) == list(paragraphs)
     items = json.loads(build_json(articles, config))["items"]
     assert [item["title"] for item in items] == titles
+
+
+# An article of a title alone (or a title and a standfirst): no empty element anywhere.
+BODILESS = {
+    "title only": ("", ()),
+    "title and standfirst": ("The standfirst", ()),
+}
+
+
+@pytest.mark.parametrize(("standfirst", "paragraphs"), BODILESS.values(), ids=BODILESS.keys())
+def test_an_article_without_paragraphs_has_no_empty_element(
+    standfirst: str, paragraphs: tuple[str, ...]
+) -> None:
+    settings = Settings(base_url=BASE_URL)
+    article = make_article(
+        1, datetime(2024, 1, 1, tzinfo=UTC), "Only a title", standfirst, paragraphs
+    )
+    rss, atom = build_rss((article,), settings), build_atom((article,), settings)
+    for body in (rss, atom):
+        empty = [
+            el.tag for el in xml(body).iter() if len(el) == 0 and not el.attrib and not el.text
+        ]
+        assert empty == [], body.decode()
+    item = xml(rss).find("channel/item")
+    assert item.find("title").text == "Only a title"
+    assert item.find("content:encoded", NS) is None
+    assert [el.text for el in item.findall("description")] == ([standfirst] if standfirst else [])
+    entry = xml(atom).find("atom:entry", NS)
+    assert entry.find("atom:content", NS) is None
+    # RFC 4287 4.1.2: no content, so an alternate link (rel absent means "alternate").
+    links = [link.get("rel", "alternate") for link in entry.findall("atom:link", NS)]
+    assert "alternate" in links
+    (json_item,) = json.loads(build_json((article,), settings))["items"]
+    assert "content_html" not in json_item
+    assert json_item["content_text"] == (standfirst or "Only a title")
+    for body in (rss, atom):
+        parsed = feedparser.parse(body)
+        assert not parsed.bozo and parsed.entries[0].title == "Only a title"
