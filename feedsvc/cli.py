@@ -177,8 +177,8 @@ def notify_hubs(published: dict[str, str], site: Site, settings: Settings) -> No
         click.echo("no feed changed; no WebSub hub notified")
         return
     click.echo(f"notifying {len(settings.hubs)} WebSub hub(s) of {', '.join(changed)}")
-    websub.publish_in_background(settings.hubs, changed)
-    websub.wait_pending()  # at most websub.EXIT_WAIT seconds; a failure is logged, not fatal
+    pings = websub.publish_in_background(settings.hubs, changed)
+    websub.wait_pending(pings)  # at most websub.EXIT_WAIT seconds; a failure is logged, not fatal
 
 
 def articles_present(settings: Settings) -> set[str] | None:
