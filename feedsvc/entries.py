@@ -65,7 +65,9 @@ def entry_of(article: Article, settings: Settings) -> Entry:
         settings.url(article_path(article)),
         article.published,
         article.updated,
-        article.standfirst,
+        # An entry of a title alone is summarized by its title: readers and the W3C
+        # validator expect some text besides it (RFC 4287 section 4.1.1.1).
+        article.standfirst or ("" if article.paragraphs else article.title),
         content_html(article),
     )
 

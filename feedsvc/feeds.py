@@ -344,8 +344,8 @@ def json_item(entry: Entry) -> dict[str, object]:
     """Return the JSON Feed item of ``entry``, each field under its ``JSON_ITEM`` member.
 
     JSON Feed requires ``content_html`` or ``content_text``: an article without
-    paragraphs, which has no content in RSS and Atom, carries its standfirst (or its title)
-    as ``content_text``. Raises TypeError for an Entry field that has no member: none is
+    paragraphs, which has no content in RSS and Atom, carries its summary (its standfirst,
+    or its title) as ``content_text``. Raises TypeError for an Entry field that has no member: none is
     ever left out.
     """
     missing = set(entry._fields) - JSON_ITEM.keys()
@@ -361,7 +361,7 @@ def json_item(entry: Entry) -> dict[str, object]:
         else:
             item[member] = list(value) if isinstance(value, tuple) else value
     if not entry.content:
-        item["content_text"] = entry.summary or entry.title
+        item["content_text"] = entry.summary
     return item
 
 

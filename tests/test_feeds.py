@@ -574,15 +574,18 @@ def test_an_article_without_paragraphs_has_no_empty_element(
     item = xml(rss).find("channel/item")
     assert item.find("title").text == "Only a title"
     assert item.find("content:encoded", NS) is None
-    assert [el.text for el in item.findall("description")] == ([standfirst] if standfirst else [])
+    # The summary: the standfirst, or the title when there is none.
+    summary = standfirst or "Only a title"
+    assert [el.text for el in item.findall("description")] == [summary]
     entry = xml(atom).find("atom:entry", NS)
     assert entry.find("atom:content", NS) is None
+    assert entry.find("atom:summary", NS).text == summary
     # RFC 4287 4.1.2: no content, so an alternate link (rel absent means "alternate").
     links = [link.get("rel", "alternate") for link in entry.findall("atom:link", NS)]
     assert "alternate" in links
     (json_item,) = json.loads(build_json((article,), settings))["items"]
     assert "content_html" not in json_item
-    assert json_item["content_text"] == (standfirst or "Only a title")
+    assert json_item["content_text"] == summary
     for body in (rss, atom):
         parsed = feedparser.parse(body)
         assert not parsed.bozo and parsed.entries[0].title == "Only a title"
