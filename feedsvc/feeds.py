@@ -345,8 +345,8 @@ def json_item(entry: Entry) -> dict[str, object]:
 
     JSON Feed requires ``content_html`` or ``content_text``: an article without
     paragraphs, which has no content in RSS and Atom, carries its summary (its standfirst,
-    or its title) as ``content_text``. Raises TypeError for an Entry field that has no member: none is
-    ever left out.
+    or its title) as ``content_text``. Raises TypeError for an Entry field that has no
+    member: none is ever left out.
     """
     missing = set(entry._fields) - JSON_ITEM.keys()
     if missing:
