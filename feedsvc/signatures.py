@@ -59,12 +59,12 @@ class Signer:
     def page(self, article: Summary) -> tuple[str, str]:
         """Return the path and the signature of ``article``'s page, made in one step (a
         build signs every page). The signature stands for the article in those of the
-        archives, index pages and feeds that show it: its id, its date (the page's
-        Last-Modified) and the digest of its title, standfirst and paragraphs, so an
-        index row is rendered again even for a change it does not show.
+        archives, index pages and feeds that show it: its id, its dates (its update time
+        is the page's Last-Modified) and the digest of its title, standfirst and
+        paragraphs, so an index row is rendered again even for a change it does not show.
         """
         path = "/" + article_path(article)
         digest = self._base.copy()
-        iso = article.published.isoformat()
-        digest.update(f"{path}\0{article.id}:{article.digest}:{iso}".encode())
+        dates = f"{article.published.isoformat()}:{article.updated.isoformat()}"
+        digest.update(f"{path}\0{article.id}:{article.digest}:{dates}".encode())
         return path, digest.hexdigest()[:32]

@@ -101,8 +101,7 @@ def render_site(
     Only the articles being rendered are read in full (``source.full``).
     """
     articles = source.articles
-    # Newest first: the first article is the newest (feed_updated, without a scan).
-    updated = articles[0].updated if articles else feed_updated(articles)
+    updated = feed_updated(articles)  # the newest change: not always the newest article's
     previous_resources = previous.resources if previous is not None else {}
     run = Renderer(Signer(settings), compress, previous_resources, store)
     pages = _render_article_pages(run, source, settings, previous, progress)

@@ -589,3 +589,27 @@ def test_an_article_without_paragraphs_has_no_empty_element(
     for body in (rss, atom):
         parsed = feedparser.parse(body)
         assert not parsed.bozo and parsed.entries[0].title == "Only a title"
+
+
+def test_an_edited_article_carries_its_edit_time_apart_from_its_date() -> None:
+    settings = Settings(base_url=BASE_URL)
+    published = datetime(2024, 1, 1, 9, tzinfo=UTC)
+    edited = datetime(2024, 1, 3, 17, 30, tzinfo=timezone(timedelta(hours=2)))
+    article = dataclasses.replace(make_article(1, published), edited=edited)
+    other = make_article(2, datetime(2024, 1, 2, tzinfo=UTC))
+    articles = (other, article)
+    atom = xml(build_atom(articles, settings))
+    entry = atom.findall("atom:entry", NS)[1]
+    assert entry.find("atom:published", NS).text == "2024-01-01T09:00:00+00:00"
+    assert entry.find("atom:updated", NS).text == "2024-01-03T17:30:00+02:00"
+    # The feed's update time is the newest change, not the newest article's date.
+    assert atom.find("atom:updated", NS).text == "2024-01-03T17:30:00+02:00"
+    rss = xml(build_rss(articles, settings))
+    assert parsedate_to_datetime(rss.find("channel/lastBuildDate").text) == edited
+    item = json.loads(build_json(articles, settings))["items"][1]
+    assert (item["date_published"], item["date_modified"]) == (
+        "2024-01-01T09:00:00+00:00",
+        "2024-01-03T17:30:00+02:00",
+    )
+    unedited = json.loads(build_json((other,), settings))["items"][0]
+    assert unedited["date_modified"] == unedited["date_published"]
