@@ -20,7 +20,7 @@ from feedsvc.checks import Entry, check_built, is_absolute_url, parse_rfc822, pa
 from feedsvc.cli import cli
 from feedsvc.comparison import compare_entries, compare_feeds, present_entry_ids
 from feedsvc.config import Settings
-from feedsvc.feeds import entry_id
+from feedsvc.feeds import entry_id_of
 from feedsvc.output import write_site
 from feedsvc.repository import load_corpus
 from feedsvc.site import render_site
@@ -427,7 +427,7 @@ def against(
 
 
 def ids_and_slugs(settings: Settings) -> dict[str, str]:
-    return {a.slug: entry_id(a) for a in load_corpus(settings).articles}
+    return {a.slug: entry_id_of(a.id) for a in load_corpus(settings).articles}
 
 
 def test_unchanged_republish_passes(
@@ -546,7 +546,7 @@ def test_dates_moved_backwards_are_reported(
     result, problems = against(runner, settings, current, published)
     assert result.exit_code == 1
     (ident,) = present_entry_ids([article.name])
-    fields = {}
+    fields: dict[str, list[str]] = {}
     for path, reason in problems:
         subject, change = reason.split(": ", 1)
         assert subject == f"entry {ident}"
@@ -645,4 +645,4 @@ def test_empty_new_feed_loses_every_entry() -> None:
 def test_present_entry_ids_are_the_feed_ids(settings: Settings) -> None:
     corpus = load_corpus(settings)
     names = [a.source for a in corpus.articles]
-    assert present_entry_ids(names) == {entry_id(a) for a in corpus.articles}
+    assert present_entry_ids(names) == {entry_id_of(a.id) for a in corpus.articles}
