@@ -10,7 +10,8 @@ For each size it generates synthetic articles in the seed format, then measures,
 command in a fresh subprocess with its wall time and peak RSS: a cold full ``feedsvc
 build`` against a plain read-and-write loop (the I/O floor) and that loop writing
 feedsvc's own files with their bytes (timed inside, without interpreter start), an
-incremental build after one edit, a server restart with a warm parse cache, the lag
+incremental build after one edit and a server restart with a warm parse cache, each
+against a process that lists the articles and stats each (the list-and-stat floor), the lag
 until an edit is served, server memory, ``wrk`` against ``feedsvc serve`` and nginx (200
 and 304), and Pelican and Hugo building the same corpus. It prints one table per size
 (median, min, max, target, pass/fail), keeps every sample in a JSON file (rewritten after

@@ -16,6 +16,7 @@ CHART_LINES = (
     ("incremental", "feedsvc build after one edit", "tab:cyan", "s"),
     ("floor", "I/O floor (read and write each file)", "tab:gray", "v"),
     ("floor_bytes", "I/O floor with feedsvc's bytes", "tab:brown", "x"),
+    ("list_stat", "list-and-stat floor (list the folder, stat each file)", "tab:olive", "P"),
     ("pelican", "Pelican, cold", "tab:orange", "^"),
     ("hugo", "Hugo, cold", "tab:green", "D"),
 )

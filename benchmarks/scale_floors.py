@@ -1,7 +1,9 @@
 """The floors a build is measured against: plain Python loops, each in its own process.
 
 The I/O floor reads every article and writes one file per article plus one at each of
-feedsvc's other paths; the floor with feedsvc's bytes writes the very files a build wrote.
+feedsvc's other paths; the floor with feedsvc's bytes writes the very files a build wrote;
+the list-and-stat floor lists the articles folder and stats every file, the least a build
+after one edit or a server's restart must do.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 from pathlib import Path
 
 from scale_bench import Bench
-from scale_processes import say
+from scale_processes import run_timed, say
 
 FLOOR = '''"""The I/O floor: read each article, write one file per article and feedsvc's others."""
 import os
@@ -66,6 +68,32 @@ for relative, body in bodies:
         target.write(body)
 print(f"timed {time.perf_counter() - start:.6f}")
 '''
+
+
+LIST_STAT = '''"""The list-and-stat floor: list the articles folder, stat every file in it."""
+import os
+import sys
+
+with os.scandir(sys.argv[1]) as entries:
+    for entry in entries:
+        entry.stat()
+'''
+
+
+def list_stat_floor(bench: Bench) -> bool:
+    """Time LIST_STAT as a whole process into ``list_stat``; False, noted, if it failed.
+
+    Its interpreter's start is timed, as that of the build or server it is set against.
+    """
+    script = bench.root / "list_stat.py"
+    script.write_text(LIST_STAT, encoding="utf-8")
+    command = [sys.executable, str(script), str(bench.feedsvc.articles)]
+    run = run_timed(command, cwd=bench.root, log=bench.log, limit=600)
+    if not run.ok:
+        bench.results.fail("list_stat", "failed", f"list-and-stat floor failed ({run})")
+        return False
+    bench.results.add("list_stat", run.wall)
+    return True
 
 
 def floor_with_bytes(bench: Bench, source: Path, out: Path) -> float | None:

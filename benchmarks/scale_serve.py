@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scale_bench import WORKERS, Bench
+from scale_floors import list_stat_floor
 from scale_processes import (
     POLL,
     SETTLE_LIMIT,
@@ -207,9 +208,13 @@ def bench_serve(bench: Bench) -> None:
     nginx = start_nginx(bench, feed)
     try:
         for index in range(bench.repeat):
+            say(f"{bench.size:,}: serve {index + 1}/{bench.repeat}: list-and-stat floor")
+            floor = list_stat_floor(bench)
             say(f"{bench.size:,}: serve {index + 1}/{bench.repeat}: restart")
             if not serve_once(bench):
                 return
+            if floor:
+                results.pair("restart_list_stat", "restart", "list_stat")
             if nginx is not None:
                 wrk_pair(bench, nginx[1], "nginx")
                 results.pair("ratio_200", "feedsvc_200", "nginx_200")
