@@ -47,7 +47,7 @@ from types import FrameType
 
 import lxml.etree
 
-from feedsvc.site import make_etag
+from feedsvc.resources import make_etag
 
 PROJECT = Path(__file__).resolve().parent.parent
 SAMPLE_ARTICLES = PROJECT / "articles"

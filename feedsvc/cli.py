@@ -22,7 +22,8 @@ from feedsvc.config import Settings, load_settings
 from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError
 from feedsvc.output import build_site
 from feedsvc.repository import Corpus, has_article_files, list_article_files, load_corpus
-from feedsvc.site import Site, file_path, render_site
+from feedsvc.site import Site, render_site
+from feedsvc.urls import file_path
 
 PROGRESS_LINES_FROM = 1000  # without a terminal, only builds this large log progress
 

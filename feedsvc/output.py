@@ -13,7 +13,9 @@ from pathlib import Path
 
 from feedsvc.errors import BuildError
 from feedsvc.hosting import render_hosting_files
-from feedsvc.site import NOT_FOUND_FILE, Resource, Site, Stored, file_path
+from feedsvc.resources import Resource, Stored
+from feedsvc.site import Site
+from feedsvc.urls import NOT_FOUND_FILE, file_path
 
 MARKER = ".feedsvc-build"
 _AT_FDCWD = -100

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from feedsvc.cache import ParseCache, Rendered
-from feedsvc.site import Resource, Stored
+from feedsvc.resources import Resource, Stored
 
 FOLDER = "bodies"
 

@@ -22,8 +22,9 @@ from pathlib import Path
 
 from feedsvc import __version__
 from feedsvc.config import Settings
-from feedsvc.feeds import FEED_PATHS
-from feedsvc.site import Site, file_path, make_etag
+from feedsvc.resources import make_etag
+from feedsvc.site import Site
+from feedsvc.urls import FEED_PATHS, file_path
 
 log = logging.getLogger("feedsvc")
 

@@ -15,12 +15,12 @@ import lxml.etree
 import pytest
 from click.testing import CliRunner, Result
 
-import feedsvc.feeds
+import feedsvc.entries
 from feedsvc.checks import Entry, check_built, is_absolute_url, parse_rfc822, parse_rfc3339
 from feedsvc.cli import cli
 from feedsvc.comparison import compare_entries, compare_feeds, present_entry_ids
 from feedsvc.config import Settings
-from feedsvc.feeds import entry_id_of
+from feedsvc.entries import entry_id
 from feedsvc.output import write_site
 from feedsvc.repository import load_corpus
 from feedsvc.site import render_site
@@ -427,7 +427,7 @@ def against(
 
 
 def ids_and_slugs(settings: Settings) -> dict[str, str]:
-    return {a.slug: entry_id_of(a.id) for a in load_corpus(settings).articles}
+    return {a.slug: entry_id(a) for a in load_corpus(settings).articles}
 
 
 def test_unchanged_republish_passes(
@@ -456,7 +456,7 @@ def test_changed_ids_are_reported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A code change that derives ids differently: same links, new ids.
-    monkeypatch.setattr(feedsvc.feeds, "ARTICLE_NAMESPACE", uuid.UUID(int=1))
+    monkeypatch.setattr(feedsvc.entries, "ARTICLE_NAMESPACE", uuid.UUID(int=1))
     current = build(settings, tmp_path / "public")
     monkeypatch.undo()
     result, problems = against(runner, settings, current, published)
@@ -645,4 +645,4 @@ def test_empty_new_feed_loses_every_entry() -> None:
 def test_present_entry_ids_are_the_feed_ids(settings: Settings) -> None:
     corpus = load_corpus(settings)
     names = [a.source for a in corpus.articles]
-    assert present_entry_ids(names) == {entry_id_of(a.id) for a in corpus.articles}
+    assert present_entry_ids(names) == {entry_id(a) for a in corpus.articles}

@@ -23,7 +23,9 @@ from feedsvc.config import Settings
 from feedsvc.hosting import HEADERS_FILE, NGINX_FILE, REDIRECTS_FILE, render_hosting_files
 from feedsvc.output import MARKER, read_manifest
 from feedsvc.repository import load_corpus
-from feedsvc.site import NOT_FOUND_FILE, Site, file_path, make_etag, render_site
+from feedsvc.resources import make_etag
+from feedsvc.site import Site, render_site
+from feedsvc.urls import NOT_FOUND_FILE, file_path
 from tests.conftest import BASE_URL
 
 HOSTING_FILES = {HEADERS_FILE, NGINX_FILE, REDIRECTS_FILE}

@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from feedsvc import __version__
 from feedsvc.articles import Article, clean_text
 from feedsvc.config import Settings
-from feedsvc.feeds import build_atom, build_json, build_rss, entry_id, entry_id_of
+from feedsvc.entries import entry_id
+from feedsvc.feeds import build_atom, build_json, build_rss
 from feedsvc.repository import Corpus, load_corpus
 from feedsvc.site import Site, render_site
 from tests.conftest import BASE_URL, SAMPLE_ARTICLES
@@ -129,9 +130,7 @@ def test_sample_feeds_parse_cleanly(settings: Settings, path: str, version: str)
 def test_sample_json_feed_has_every_article(settings: Settings) -> None:
     corpus = load_corpus(settings)
     document = json.loads(render_site(corpus, settings).resources["/feed.json"].content())
-    assert [item["id"] for item in document["items"]] == [
-        entry_id_of(a.id) for a in corpus.articles
-    ]
+    assert [item["id"] for item in document["items"]] == [entry_id(a) for a in corpus.articles]
     assert all(item["content_html"] for item in document["items"])
 
 

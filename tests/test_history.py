@@ -14,7 +14,8 @@ from flask.testing import FlaskClient
 
 import feedsvc.web
 from feedsvc.config import Settings
-from feedsvc.feeds import HISTORY_NS, SYNDICATION_NS, entry_id_of
+from feedsvc.entries import entry_id
+from feedsvc.feeds import HISTORY_NS, SYNDICATION_NS
 from feedsvc.repository import load_corpus
 from feedsvc.site import Site, render_site
 from feedsvc.web import SiteState, create_app
@@ -66,7 +67,7 @@ def test_walking_back_from_the_feed_reaches_every_article(
             assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         url = links.get("prev-archive", "")
     corpus = load_corpus(small)
-    assert set(seen) == {entry_id_of(a.id) for a in corpus.articles}
+    assert set(seen) == {entry_id(a) for a in corpus.articles}
     assert archives == -(-(len(corpus.articles) - 3) // 3)
 
 

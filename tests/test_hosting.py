@@ -26,7 +26,8 @@ from feedsvc.errors import BuildError
 from feedsvc.hosting import HEADERS_FILE, NGINX_FILE, header_rules, resource_headers
 from feedsvc.output import write_site
 from feedsvc.repository import load_corpus
-from feedsvc.site import HTML, MEDIA_TYPES, Resource, Site, make_resource, render_site
+from feedsvc.resources import HTML, MEDIA_TYPES, Resource, make_resource
+from feedsvc.site import Site, render_site
 from feedsvc.web import create_app
 from tests.conftest import (
     BASE_URL,
