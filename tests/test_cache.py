@@ -23,6 +23,7 @@ import pytest
 from flask.testing import FlaskClient
 
 import feedsvc.cache
+import feedsvc.pages
 import feedsvc.site
 from feedsvc import repository
 from feedsvc.cache import DATABASE, ParseCache, site_folder
@@ -866,7 +867,7 @@ def test_workers_starting_together_render_each_page_once(
     # find every body there, instead of all rendering everything at once.
     settings = dataclasses.replace(settings, cache_dir=tmp_path / "cache")
     rendered: list[str] = []
-    render = feedsvc.site.render_article_page
+    render = feedsvc.pages.render_article_page  # what feedsvc.site calls
 
     def counting(article: Any, site_settings: Settings) -> bytes:
         rendered.append(article.id)

@@ -546,7 +546,7 @@ def test_dates_moved_backwards_are_reported(
     result, problems = against(runner, settings, current, published)
     assert result.exit_code == 1
     (ident,) = present_entry_ids([article.name])
-    fields = {}
+    fields: dict[str, list[str]] = {}
     for path, reason in problems:
         subject, change = reason.split(": ", 1)
         assert subject == f"entry {ident}"

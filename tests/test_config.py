@@ -196,7 +196,7 @@ BAD_TEXT = {name: bad for name, bad in BAD.items() if isinstance(bad.value, str)
 @pytest.mark.parametrize("bad", BAD_TEXT.values(), ids=BAD_TEXT.keys())
 def test_bad_environment_value_raises_config_error(bad: Bad) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_settings(env={"FEEDSVC_" + bad.key.upper(): bad.value})
+        load_settings(env={"FEEDSVC_" + bad.key.upper(): str(bad.value)})
     _check(caught.value, bad, "the environment")
 
 

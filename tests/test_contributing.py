@@ -19,6 +19,7 @@ import pytest
 import feedsvc
 from feedsvc import feeds
 from feedsvc.config import Settings
+from feedsvc.entries import Entry
 from feedsvc.repository import load_corpus
 from feedsvc.site import render_site
 from tests.conftest import BASE_URL
@@ -169,7 +170,7 @@ def test_a_shape_that_does_not_compile_is_announced_and_written_whole(
     # A writer step the templates cannot express (a value transformed on its way in).
     plain_add_entry = feeds.add_entry
 
-    def shouting(fg: object, entry: feeds.Entry) -> None:
+    def shouting(fg: object, entry: Entry) -> None:
         plain_add_entry(fg, entry._replace(title=entry.title.upper()))
 
     monkeypatch.setattr(feeds, "add_entry", shouting)

@@ -233,7 +233,7 @@ HUBS = ("https://hub.example.org/", "https://other-hub.example.net/websub")
 
 def rendered(settings: Settings) -> dict[str, bytes]:
     site = render_site(load_corpus(settings), settings)
-    return {path: resource.body for path, resource in site.resources.items()}
+    return {path: resource.content() for path, resource in site.resources.items()}
 
 
 def xml_links(body: bytes) -> list[tuple[str, str]]:
