@@ -21,9 +21,11 @@ The rules, as Hugo's ``enableGitInfo`` (``lastmod``) and jekyll-last-modified-at
   moves it, an old patch applied today is today's change).
 - ``added`` is the date of the commit that added the file; ``edited`` the date of the
   newest commit that changed it after that, or None when no commit did.
-- Only the branch checked out is read, along first parents (``--first-parent``): a change
-  made on a side branch counts at the date of the merge that brought it in, which is when
-  it reached the published branch; a merge's own changes (a conflict resolved) count too.
+- Only the branch checked out is read, along first parents (``--first-parent``), each
+  merge compared with its first parent: a change made on a side branch counts at the date
+  of the merge that brought it in, which is when it reached the published branch; a
+  merge's own changes (a conflict resolved) count too, and side-branch commits whose
+  changes the merge does not bring (an edit reverted before the merge) count for nothing.
 - Renames are not followed (``--no-renames``): a renamed file is a new file, added by the
   rename commit, so a rename never counts as an edit of the text (an article's id comes
   from its file name, so a renamed file is another article anyway).
@@ -70,6 +72,8 @@ _CONFIG = (
 )
 _GIT = ("git", "--no-pager", "--no-replace-objects", "--no-optional-locks")
 # %x01 opens each commit in the NUL-separated output; %cI: strict ISO 8601, own offset.
+# -m: git before 2.31 shows no changes for merges without it (--first-parent implies it since).
+# --ignore-missing HEAD: a branch without commits yet has an empty history, not an error.
 _LOG = (
     "log", "--first-parent", "-m", "--name-status", "--no-renames", "-z", "--no-color",
     "--no-ext-diff", "--format=%x01%cI", "--ignore-missing", "HEAD", "--", ".",
