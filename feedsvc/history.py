@@ -82,7 +82,11 @@ _STATUS = (
     "status", "--porcelain", "-z", "--no-renames", "--untracked-files=no",
     "--ignore-submodules=all", "--", ".",
 )  # fmt: skip
-_LOCATE = ("rev-parse", "--is-inside-work-tree", "--is-shallow-repository", "--show-prefix")
+# The commit checked out comes last: --verify -q prints nothing and exits 1 when there is none.
+_LOCATE = (
+    "rev-parse", "--is-inside-work-tree", "--is-shallow-repository", "--show-prefix",
+    "--verify", "-q", "HEAD",
+)  # fmt: skip
 _PASSED_ON = ("PATH", "HOME", "XDG_CONFIG_HOME", "SYSTEMROOT")
 
 
@@ -98,11 +102,13 @@ class FileDates:
 class History:
     """What git says of the files of an articles folder at HEAD.
 
+    ``head`` is the id of the commit checked out ("" on a branch without commits);
     ``files`` holds the dates of every file committed at HEAD, by path relative to the
     folder; ``dirty`` the paths with uncommitted changes. Both are empty in a shallow clone.
     """
 
     folder: Path
+    head: str
     shallow: bool
     files: Mapping[str, FileDates] = field(default_factory=dict)
     dirty: frozenset[str] = frozenset()
@@ -129,30 +135,45 @@ class History:
         )
 
 
-def load_history(folder: Path) -> History | None:
+def load_history(folder: Path, previous: History | None = None) -> History | None:
     """Return the git history of the files of ``folder`` at HEAD.
 
+    The dates of ``previous`` (an earlier result for the same folder) are used again when
+    HEAD is the same commit: only ``git status`` runs then, not ``git log``.
     None when ``folder`` is not in a git work tree or git is not installed. Raises
     HistoryError, naming the folder and git's message, when git fails otherwise.
     """
+    located = _locate(folder)
+    if located is None:
+        return None
+    head, prefix, shallow = located
+    if shallow:
+        return History(folder, head, shallow=True)
+    if previous is not None and (previous.folder, previous.head) == (folder, head):
+        files = previous.files
+    else:
+        files = parse_log(_output(folder, _LOG), prefix)
+    return History(folder, head, False, files, parse_status(_output(folder, _STATUS), prefix))
+
+
+def _locate(folder: Path) -> tuple[str, bytes, bool] | None:
+    """Return HEAD's id, the folder's path in the repository and whether the clone is
+    shallow; None outside a work tree or without git.
+    """
     try:
-        located = _run_git(folder, _LOCATE)
+        done = _run_git(folder, _LOCATE)
     except FileNotFoundError:  # no git
         return None
-    if located.returncode != 0 and b"not a git repository" in located.stderr:
+    unborn = done.returncode == 1 and done.stdout.count(b"\n") >= 3  # no commit yet
+    if not unborn and done.returncode != 0 and b"not a git repository" in done.stderr:
         return None
-    inside, shallow, prefix = _output(folder, _LOCATE, located).split(b"\n", 2)
+    output = done.stdout if unborn else _output(folder, _LOCATE, done)
+    inside, shallow, rest = output.split(b"\n", 2)
     if inside != b"true":  # in a .git folder, or a bare repository
         return None
-    if shallow == b"true":
-        return History(folder, shallow=True)
-    prefix = prefix.removesuffix(b"\n")
-    return History(
-        folder,
-        shallow=False,
-        files=parse_log(_output(folder, _LOG), prefix),
-        dirty=parse_status(_output(folder, _STATUS), prefix),
-    )
+    rest = rest.removesuffix(b"\n")
+    prefix, head = (rest, b"") if unborn else rest.rpartition(b"\n")[::2]
+    return head.decode("ascii"), prefix, shallow == b"true"
 
 
 def parse_log(output: bytes, prefix: bytes = b"") -> dict[str, FileDates]:

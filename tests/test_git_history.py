@@ -7,6 +7,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -311,7 +312,7 @@ def test_a_shallow_clone_gives_no_dates_and_one_warning_with_the_fix(
     assert "fetch-depth: 0" in history.warning and "git fetch --unshallow" in history.warning
 
     repo.git("-C", str(clone), "fetch", "-q", "--unshallow")
-    assert history_of(folder) == History(folder, False, history_of(repo.root / "articles").files)
+    assert history_of(folder).files == history_of(repo.root / "articles").files
     assert history_of(folder).warning is None
 
 
@@ -466,9 +467,27 @@ def test_a_missing_folder_is_an_error_naming_it(tmp_path: Path) -> None:
         load_history(folder)
 
 
+@pytest.fixture
+def git_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[str]]:
+    """Put a git on PATH that notes its arguments; return a function giving the runs so far."""
+    calls = tmp_path / "calls"
+    wrapper = tmp_path / "bin" / "git"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{calls}"\nexec {GIT} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    return lambda: calls.read_text().splitlines() if calls.exists() else []
+
+
+def subcommands(runs: list[str]) -> list[str]:
+    return [
+        next(word for word in ("rev-parse", "log", "status") if f" {word} " in run) for run in runs
+    ]
+
+
 @pytest.mark.parametrize("files", [3, 60], ids=["3 files", "60 files"])
 def test_git_runs_three_times_whatever_the_number_of_files(
-    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: int
+    repo: Repo, git_runs: Callable[[], list[str]], files: int
 ) -> None:
     for number in range(files):
         repo.write(f"{number}.txt", "one")
@@ -476,16 +495,34 @@ def test_git_runs_three_times_whatever_the_number_of_files(
     for number in range(0, files, 2):
         repo.write(f"{number}.txt", "two")
     repo.commit(when(2))
-    calls = tmp_path / "calls"
-    wrapper = tmp_path / "bin" / "git"
-    wrapper.parent.mkdir()
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{calls}"\nexec {GIT} "$@"\n')
-    wrapper.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    before = len(git_runs())
 
     history = history_of(repo.root)
 
     assert len(history.files) == files
-    runs = calls.read_text().splitlines()
-    assert len(runs) == 3
-    assert [" log " in run for run in runs].count(True) == 1
+    assert subcommands(git_runs()[before:]) == ["rev-parse", "log", "status"]
+
+
+def test_an_earlier_result_is_used_again_while_head_has_not_moved(
+    repo: Repo, git_runs: Callable[[], list[str]]
+) -> None:
+    repo.write("articles/a.txt", "one")
+    repo.write("articles/b.txt", "one")
+    repo.commit(when(1))
+    first = history_of(repo.root / "articles")
+    repo.write("articles/a.txt", "uncommitted")
+    before = len(git_runs())
+
+    again = load_history(repo.root / "articles", previous=first)
+
+    assert subcommands(git_runs()[before:]) == ["rev-parse", "status"]
+    assert again == History(
+        repo.root / "articles", first.head, False, first.files, frozenset({"a.txt"})
+    )
+    assert load_history(repo.root, previous=first) == history_of(repo.root)  # another folder
+
+    repo.commit(when(2))
+    assert exact(history_of(repo.root / "articles").dates("a.txt")) == (when(1), when(2))
+    after = load_history(repo.root / "articles", previous=again)
+    assert after is not None and after.head != first.head
+    assert exact(after.dates("a.txt")) == (when(1), when(2)) and not after.dirty
