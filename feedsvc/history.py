@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -187,35 +188,34 @@ def _locate(folder: Path) -> tuple[str, bytes, bool] | None:
 def parse_log(output: bytes, prefix: bytes = b"") -> dict[str, FileDates]:
     """Return the dates of each file alive at the end of ``output``, by path less ``prefix``.
 
-    ``output`` is what ``_LOG`` prints, newest commit first: per commit ``\\x01`` and its
+    ``output`` is what ``_LOG`` prints, newest commit first: per commit ``\x01`` and its
     date, then a status letter and a path per file, all separated by NUL bytes.
     """
-    files: dict[str, FileDates] = {}
+    files: dict[bytes, FileDates] = {}
     done: set[bytes] = set()  # settled, or deleted at HEAD
     edited: dict[bytes, datetime] = {}  # alive, newest edit met, add not met yet
-    tokens = output.split(b"\0")
+    shared: dict[tuple[datetime, datetime | None], FileDates] = {}  # one per pair of dates
+    tokens = iter(output.split(b"\0"))
     date: datetime | None = None
-    index = 0
-    while index < len(tokens) - 1:
-        token = tokens[index].lstrip(b"\n")
-        index += 1
+    for token in tokens:
         if token.startswith(b"\x01"):
             date = datetime.fromisoformat(token[1:].decode("ascii"))
             continue
-        path = tokens[index]
-        index += 1
-        if date is None or path in done:
+        path = next(tokens, b"")  # after a status letter, "\nA" first in a commit
+        if not path or date is None or path in done:
             continue
-        if token == b"A":
-            name = os.fsdecode(path.removeprefix(prefix))
-            files[name] = FileDates(date, edited.pop(path, None))
+        kind = token[-1:]
+        if kind == b"A":
+            dates = (date, edited.pop(path, None))
+            files[path] = shared.get(dates) or shared.setdefault(dates, FileDates(*dates))
             done.add(path)
         elif path not in edited:
-            if token == b"D":
+            if kind == b"D":
                 done.add(path)
             else:  # M, or T (a file became a link or back)
                 edited[path] = date
-    return files
+    encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+    return {path.removeprefix(prefix).decode(encoding, errors): d for path, d in files.items()}
 
 
 def parse_status(output: bytes, prefix: bytes = b"") -> frozenset[str]:
