@@ -53,7 +53,8 @@ The result depends only on the repository: git runs with ``LC_ALL=C``, ``TZ=UTC`
 the system config or any ``GIT_*`` variable of the environment, and with every setting of
 the user's config that could change what ``log`` or ``status`` print overridden; only
 ``PATH`` (to find git) and ``HOME``/``XDG_CONFIG_HOME`` (``safe.directory``) are passed on.
-git's errors (a broken repository, a folder git refuses to read) raise ``HistoryError``.
+git's errors (a broken repository, a folder git refuses to read, a git older than 2.15)
+raise ``HistoryError``.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ from feedsvc.errors import HistoryError
 
 # Every setting of the user's (global or repository) config that changes what the commands
 # below print: the root commit's files must be listed, '.' must not be followed as one path,
-# no signature check, names unquoted, paths from the top of the repository.
+# no signature check, names unquoted, paths from the top of the repository, and a file whose
+# only change is its executable bit is not dirty (its text is the committed one).
 _CONFIG = (
     "log.showRoot=true",
     "log.follow=false",
@@ -78,6 +80,7 @@ _CONFIG = (
     "log.diffMerges=first-parent",
     "diff.relative=false",
     "core.quotePath=false",
+    "core.fileMode=false",
 )
 _GIT = ("git", "--no-pager", "--no-replace-objects", "--no-optional-locks")
 # %x01 opens each commit in the NUL-separated output; %cI: strict ISO 8601, own offset.

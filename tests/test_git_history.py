@@ -219,6 +219,7 @@ def test_uncommitted_and_untracked_files_have_no_dates(repo: Repo) -> None:
     repo.git("add", "staged.txt")
     repo.write("touched.txt", "committed")  # the same bytes, a new mtime
     os.utime(repo.root / "touched.txt", (2_000_000_000, 2_000_000_000))
+    (repo.root / "clean.txt").chmod(0o755)  # the text is the committed one
     repo.git("rm", "-q", "--cached", "removed.txt")  # still on disk, now untracked
     repo.write("added.txt", "staged, never committed")
     repo.git("add", "added.txt")
