@@ -276,7 +276,8 @@ def check(settings: Settings, built: Path | None, against: Path | None) -> None:
     type=click.Choice(["granian", "gunicorn"]),
     default="granian",
     show_default=True,
-    help="Production WSGI server.",
+    help="Production WSGI server: granian, or gunicorn only behind a buffering proxy such as "
+    "nginx (examples/nginx-proxy.conf): its threads wait on slow clients with no deadline.",
 )
 @click.option("--dev", is_flag=True, help="Flask's development server, reloading on code changes.")
 def serve(settings: Settings, host: str, port: int, workers: int, server: str, dev: bool) -> None:
@@ -287,8 +288,8 @@ def serve(settings: Settings, host: str, port: int, workers: int, server: str, d
 
     if dev:
         run_dev(settings, host, port)
-    else:
-        run_production(settings, host, port, workers, server)
+        return
+    run_production(settings, host, port, workers, server)
 
 
 def main() -> None:

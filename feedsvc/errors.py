@@ -67,3 +67,7 @@ class ArticlesDirError(FeedsvcError):
 
 class BuildError(FeedsvcError):
     """Writing the static output failed; the previous output is left as it was."""
+
+
+class ListenError(FeedsvcError):
+    """The server cannot listen on its address: the port is taken, privileged or foreign."""

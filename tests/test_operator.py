@@ -197,8 +197,9 @@ def test_build_keeps_its_documented_base_url(runner: CliRunner, articles_dir: Pa
 def test_editable_install_prints_no_warning(tmp_path: Path) -> None:
     """The README's first command, with this pip, into a fresh environment."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", tmp_path / "venv"], check=True)
-    command: list[str | Path] = [sys.executable, "-m", "pip", "--python", tmp_path / "venv" / "bin" / "python",
-               "install", "-q", "--no-deps", "-e", PROJECT]  # fmt: skip
+    python = tmp_path / "venv" / "bin" / "python"
+    command: list[str | Path] = [sys.executable, "-m", "pip", "--python", python,
+                                 "install", "-q", "--no-deps", "-e", PROJECT]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "warning" not in (result.stdout + result.stderr).lower(), result.stderr
