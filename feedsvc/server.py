@@ -53,7 +53,8 @@ def listen(host: str, port: int) -> socket.socket:
         # SO_REUSEADDR lets a restart bind while old connections linger in TIME_WAIT; it
         # never lets two listeners share a port (SO_REUSEPORT would, and is not set).
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, WRITE_TIMEOUT_MS)
+        if hasattr(socket, "TCP_USER_TIMEOUT"):  # Linux
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, WRITE_TIMEOUT_MS)
         sock.bind(address)
         sock.listen(BACKLOG)
     except OSError as exc:
