@@ -161,10 +161,10 @@ def load_history(folder: Path, previous: History | None = None) -> History | Non
     head, prefix, shallow = located
     if shallow:
         return History(folder, head, shallow=True)
-    if previous is not None and (previous.folder, previous.head) == (folder, head):
-        files = previous.files
+    if previous is None or previous.shallow or (previous.folder, previous.head) != (folder, head):
+        files: Mapping[str, FileDates] = parse_log(_output(folder, _LOG), prefix)
     else:
-        files = parse_log(_output(folder, _LOG), prefix)
+        files = previous.files
     return History(folder, head, False, files, parse_status(_output(folder, _STATUS), prefix))
 
 
@@ -191,7 +191,7 @@ def _locate(folder: Path) -> tuple[str, bytes, bool] | None:
 def parse_log(output: bytes, prefix: bytes = b"") -> dict[str, FileDates]:
     """Return the dates of each file alive at the end of ``output``, by path less ``prefix``.
 
-    ``output`` is what ``_LOG`` prints, newest commit first: per commit ``\x01`` and its
+    ``output`` is what ``_LOG`` prints, newest commit first: per commit ``\\x01`` and its
     date, then a status letter and a path per file, all separated by NUL bytes.
     """
     files: dict[bytes, FileDates] = {}
