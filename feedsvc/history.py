@@ -35,7 +35,8 @@ newest commit that changed its file; Hugo reads them all with one ``git log`` to
   before its deletion are forgotten. A file deleted at HEAD has no dates.
 - A file with uncommitted changes (staged or not) is in ``dirty`` and has no dates, nor has
   an untracked file (never committed): git cannot date their text, the caller falls back.
-  Rewriting a file with the same bytes (``touch``) leaves it clean.
+  Rewriting a file with the same bytes (``touch``) or changing its executable bit leaves
+  it clean.
 - In a shallow clone (the default of GitHub Actions' actions/checkout, depth 1) the oldest
   commit there shows every file as added by it, which would date articles wrongly and
   move dates backwards when the clone depth changes. So no file has dates, and
@@ -50,8 +51,9 @@ HEAD only ``git status`` runs (0.26 s there).
 Paths are relative to ``folder`` with ``/`` separators, file names decoded as ``os.fsdecode``
 does (so they match ``os.scandir`` names, spaces, newlines and non-UTF-8 bytes included).
 The result depends only on the repository: git runs with ``LC_ALL=C``, ``TZ=UTC``, without
-the system config or any ``GIT_*`` variable of the environment, and with every setting of
-the user's config that could change what ``log`` or ``status`` print overridden; only
+the system config or any ``GIT_*`` variable of the environment, and with the settings of
+the user's config that change what ``log`` prints overridden (``status`` keeps
+``core.autocrlf`` and the attributes, which say how the files were checked out); only
 ``PATH`` (to find git) and ``HOME``/``XDG_CONFIG_HOME`` (``safe.directory``) are passed on.
 git's errors (a broken repository, a folder git refuses to read, a git older than 2.15)
 raise ``HistoryError``.
