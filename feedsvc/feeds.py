@@ -197,10 +197,16 @@ def _generator(settings: Settings, kind: str, frame: Frame) -> Any:
     fg.subtitle(settings.description)
     fg.author({"name": settings.author})
     fg.language(settings.language)
-    mime = "application/rss+xml" if kind == "rss" else "application/atom+xml"
-    fg.link(href=frame.link, rel="self", type=mime)
-    # feedgen takes the RSS <channel><link> from the last link set: the home page.
-    fg.link(href=settings.base_url, rel="alternate", type="text/html")
+    home = {"href": settings.base_url, "rel": "alternate", "type": "text/html"}
+    if kind == "rss":
+        fg.link(href=frame.link, rel="self", type="application/rss+xml")
+        # feedgen takes the RSS <channel><link> from the last link set: the home page.
+        fg.link(home)
+    else:
+        # Atom: the home page first, as clients that take the first <link> whatever its
+        # rel (@extractus/feed-extractor) read it as the site's address.
+        fg.link(home)
+        fg.link(href=frame.link, rel="self", type="application/atom+xml")
     fg.extras.links = list(zip(frame.rels, frame.hrefs, strict=True))
     fg.extras.archive = frame.archive
     fg.generator("feedsvc", version=__version__)
