@@ -11,6 +11,8 @@ from feedsvc.articles import Summary
 
 FEED_PATHS = {"rss": "feed.xml", "atom": "atom.xml", "json": "feed.json"}
 NOT_FOUND_FILE = "404.html"
+SITEMAP_PATH = "sitemap.xml"  # the sitemap, or past its URL limit the sitemap index
+ROBOTS_PATH = "robots.txt"
 # Paths readers and people try, answered 301 to the canonical resource (by site path),
 # by feedsvc serve and by the static hosting files alike.
 REDIRECTS = {
@@ -31,6 +33,11 @@ def article_path(article: Summary) -> str:
 def archive_path(kind: str, number: int) -> str:
     """Return the site path of archive document ``number`` (from 1, the oldest)."""
     return f"archive/{number}/{FEED_PATHS[kind]}"
+
+
+def sitemap_part_path(number: int) -> str:
+    """Return the site path of sitemap part ``number`` (from 1) of a sitemap index."""
+    return f"sitemap-{number}.xml"
 
 
 def index_path(number: int) -> str:
