@@ -66,9 +66,10 @@ def settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Path(path_type=Path),
         help="Cache of parsed articles and rendered pages (default ~/.cache/feedsvc).",
     )
+    @click.option("--icon", type=click.Path(), help="PNG, SVG or ICO file: the site's icon.")
     @functools.wraps(function)
     def wrapper(config: Path | None, **options: Any) -> Any:
-        names = ("articles", "base_url", "title", "timezone", "item_limit", "cache_dir")
+        names = ("articles", "base_url", "title", "timezone", "item_limit", "cache_dir", "icon")
         overrides = {name: options.pop(name) for name in names}
         extra = {"out": options.pop("out")} if "out" in options else {}
         extra["hub"] = options.pop("hub") or None  # no --hub: the file or environment decides

@@ -210,6 +210,11 @@ def _generator(settings: Settings, kind: str, frame: Frame) -> Any:
     fg.extras.links = list(zip(frame.rels, frame.hrefs, strict=True))
     fg.extras.archive = frame.archive
     fg.generator("feedsvc", version=__version__)
+    if settings.icon is not None:
+        # Atom <icon> and <logo>, RSS <image>: what readers show beside the entries.
+        icon = settings.url(settings.icon.path)
+        fg.icon(icon)
+        fg.image(url=icon, title=frame.title, link=settings.base_url)
     fg.updated(frame.updated)
     fg.ttl(settings.max_age // 60)
     fg.poll.period, fg.poll.frequency = poll_interval(settings.max_age)
@@ -382,6 +387,8 @@ def build_json(articles: Sequence[Article], settings: Settings) -> bytes:
         "language": settings.language,
         "authors": [{"name": settings.author}],
     }
+    if settings.icon is not None:
+        document["icon"] = document["favicon"] = settings.url(settings.icon.path)
     if settings.hubs:
         document["hubs"] = [{"type": "WebSub", "url": hub} for hub in settings.hubs]
     document["items"] = [json_item(entry_of(article, settings)) for article in articles]

@@ -15,7 +15,14 @@ from urllib.parse import quote
 from feedsvc import sitemaps
 from feedsvc.articles import Article, Summary
 from feedsvc.config import Settings
-from feedsvc.feeds import FeedPage, archive_chunks, build_documents, build_json, feed_updated
+from feedsvc.feeds import (
+    EMPTY_FEED_TIME,
+    FeedPage,
+    archive_chunks,
+    build_documents,
+    build_json,
+    feed_updated,
+)
 from feedsvc.pages import IndexPage, render_article_page, render_index_page, render_not_found
 from feedsvc.resources import (
     ARCHIVE_CACHE_CONTROL,
@@ -121,6 +128,7 @@ def render_site(
     updated = articles[0].updated if articles else feed_updated(articles)
     previous_resources = previous.resources if previous is not None else {}
     run = Renderer(Signer(settings), compress, previous_resources, store)
+    _render_icon(run, settings)
     pages = _render_article_pages(run, source, settings, previous, progress)
     archives = _render_archives(run, source, settings, pages)
     _render_index_pages(run, source, settings, updated, pages)
@@ -301,3 +309,14 @@ def _emit_sitemap(
     newest = max(moment for _, moment in locations)
     run.emit(path, run.sign(path, *stamps), render, XML, newest, policy)
     return newest
+
+
+def _render_icon(run: Renderer, settings: Settings) -> None:
+    """Add the site's icon under its content-addressed path, cached for good: another icon
+    has another path. Its Last-Modified is fixed, as its bytes never change."""
+    icon = settings.icon
+    if icon is not None:
+        path = "/" + icon.path
+        signature = run.sign(path, icon.digest)
+        head = (icon.media_type, EMPTY_FEED_TIME, ARCHIVE_CACHE_CONTROL)
+        run.emit(path, signature, lambda: icon.data, *head)
