@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from feedsvc.articles import FILE_NAME, MAX_TITLE_CHARS, parse_article
 from feedsvc.errors import ArticleError, FeedsvcError
-from feedsvc.pages import human_date
+from feedsvc.metadata import human_date
 
 PLACEHOLDER_STANDFIRST = "One sentence that says what the article is about."
 PLACEHOLDER_PARAGRAPH = "Write the article here, one paragraph per block of lines."

@@ -7,6 +7,8 @@ file names and the hosting files are all derived from these functions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from feedsvc.articles import Summary
 
 FEED_PATHS = {"rss": "feed.xml", "atom": "atom.xml", "json": "feed.json"}
@@ -54,3 +56,23 @@ def file_path(url_path: str) -> str:
     """Return the relative file name a URL path is written to: ``/a/`` -> ``a/index.html``."""
     relative = url_path.lstrip("/")
     return relative + "index.html" if relative.endswith("/") or not relative else relative
+
+
+@dataclass(frozen=True, slots=True)
+class IndexPage:
+    """One page of the index: its number (from 1), the page count and the neighbours' paths."""
+
+    number: int
+    count: int
+
+    @property
+    def path(self) -> str:
+        return index_path(self.number)
+
+    @property
+    def newer_path(self) -> str | None:
+        return index_path(self.number - 1) if self.number > 1 else None
+
+    @property
+    def older_path(self) -> str | None:
+        return index_path(self.number + 1) if self.number < self.count else None
