@@ -36,6 +36,9 @@ EMPTY_FEED_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
 SYNDICATION_NS = "http://purl.org/rss/1.0/modules/syndication/"
+# RSS 2.0: <image><url> "is the URL of a GIF, JPEG or PNG image" (the W3C validator
+# reports an SVG or ICO as "Image not in required format").
+RSS_IMAGE_TYPES = frozenset({"image/png", "image/gif", "image/jpeg"})
 # feedgen formats RSS dates by switching the process-wide locale to C and back;
 # two serializations at once could leave it switched, so they take turns.
 _FEEDGEN_LOCK = threading.Lock()
@@ -213,8 +216,11 @@ def _generator(settings: Settings, kind: str, frame: Frame) -> Any:
     if settings.icon is not None:
         # Atom <icon> and <logo>, RSS <image>: what readers show beside the entries.
         icon = settings.url(settings.icon.path)
-        fg.icon(icon)
-        fg.image(url=icon, title=frame.title, link=settings.base_url)
+        if kind == "atom":  # feedgen's logo() is RSS's <image> too, whatever its type
+            fg.icon(icon)
+            fg.logo(icon)
+        elif settings.icon.media_type in RSS_IMAGE_TYPES:  # else RSS has no <image>
+            fg.image(url=icon, title=frame.title, link=settings.base_url)
     fg.updated(frame.updated)
     fg.ttl(settings.max_age // 60)
     fg.poll.period, fg.poll.frequency = poll_interval(settings.max_age)

@@ -92,8 +92,21 @@ def test_every_format_and_page_points_to_the_icon(settings: Settings) -> None:
         assert html.xpath('//head/link[@rel="icon"]/@type') == ["image/png"], path
 
 
-def test_feeds_with_an_icon_are_feedgens_bytes(settings: Settings) -> None:
-    config = with_icon(settings, DATA / "icon.svg")
+@pytest.mark.parametrize("kind", ["svg", "ico"])
+def test_rss_has_no_image_but_png(settings: Settings, kind: str) -> None:
+    # RSS 2.0 <image> is a GIF, JPEG or PNG; Atom's <icon> and <logo> may be any image.
+    client = create_app(with_icon(settings, DATA / f"icon.{kind}")).test_client()
+    url = icon_url(client)
+    assert "image" not in feedparser.parse(client.get("/feed.xml").data).feed
+    atom = feedparser.parse(client.get("/atom.xml").data)
+    assert (atom.feed.icon, atom.feed.logo) == (url, url)
+    document = json.loads(client.get("/feed.json").data)
+    assert (document["icon"], document["favicon"]) == (url, url)
+
+
+@pytest.mark.parametrize("kind", ["png", "svg"])
+def test_feeds_with_an_icon_are_feedgens_bytes(settings: Settings, kind: str) -> None:
+    config = with_icon(settings, DATA / f"icon.{kind}")
     corpus = load_corpus(config)
     articles = corpus.full_articles(corpus.articles)
     for page in (FeedPage(0, 1), FeedPage(1, 1)):
