@@ -36,8 +36,7 @@ EMPTY_FEED_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
 SYNDICATION_NS = "http://purl.org/rss/1.0/modules/syndication/"
-# RSS 2.0: <image><url> "is the URL of a GIF, JPEG or PNG image" (the W3C validator
-# reports an SVG or ICO as "Image not in required format").
+# RSS 2.0 <image>: "a GIF, JPEG or PNG image" (the W3C validator flags SVG and ICO).
 RSS_IMAGE_TYPES = frozenset({"image/png", "image/gif", "image/jpeg"})
 # feedgen formats RSS dates by switching the process-wide locale to C and back;
 # two serializations at once could leave it switched, so they take turns.
@@ -201,15 +200,11 @@ def _generator(settings: Settings, kind: str, frame: Frame) -> Any:
     fg.author({"name": settings.author})
     fg.language(settings.language)
     home = {"href": settings.base_url, "rel": "alternate", "type": "text/html"}
-    if kind == "rss":
-        fg.link(href=frame.link, rel="self", type="application/rss+xml")
-        # feedgen takes the RSS <channel><link> from the last link set: the home page.
-        fg.link(home)
-    else:
-        # Atom: the home page first, as clients that take the first <link> whatever its
-        # rel (@extractus/feed-extractor) read it as the site's address.
-        fg.link(home)
-        fg.link(href=frame.link, rel="self", type="application/atom+xml")
+    # RSS: feedgen takes <channel><link> from the last link set, the home page. Atom: the
+    # home page first, as clients that take the first <link> whatever its rel
+    # (@extractus/feed-extractor) read it as the site's address.
+    own = {"href": frame.link, "rel": "self", "type": f"application/{kind}+xml"}
+    fg.link([own, home] if kind == "rss" else [home, own])
     fg.extras.links = list(zip(frame.rels, frame.hrefs, strict=True))
     fg.extras.archive = frame.archive
     fg.generator("feedsvc", version=__version__)
