@@ -278,9 +278,11 @@ def _render_sitemaps(
 ) -> None:
     """Add ``sitemap.xml`` (a sitemap index past its URL limit, with its parts) and
     ``robots.txt``, which points to it; after every page they list."""
+    # Articles oldest first, then the index pages: a new article changes the last part
+    # only, so the others are not rendered again (their signatures stay the same).
+    locations = [(pages[a.id][2].lstrip("/"), a.updated) for a in reversed(source.articles)]
     count = index_page_count(len(source.articles), settings.page_size)
-    locations = [(index_path(number), updated) for number in range(1, count + 1)]
-    locations += [(pages[a.id][2].lstrip("/"), a.updated) for a in source.articles]
+    locations += [(index_path(number), updated) for number in range(1, count + 1)]
     parts = split(locations, sitemaps.URLS_PER_SITEMAP)
     policy = cache_policy(settings)
     index: list[Location] = []

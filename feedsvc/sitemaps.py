@@ -7,6 +7,7 @@ that, ``sitemap.xml`` is a sitemap index of parts ``sitemap-1.xml``, ``sitemap-2
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -23,30 +24,43 @@ _HEAD = b"<?xml version='1.0' encoding='UTF-8'?>\n"
 Location = tuple[str, datetime]  # a site path and its page's Last-Modified
 
 
+_MARKUP = re.compile("[&<>\r]")
+_W3C_LENGTH = len("2005-05-10T17:33:30+08:00")
+
+
 def w3c_datetime(moment: datetime) -> str:
-    """Return ``moment`` as a W3C datetime in UTC to the second, as HTTP dates count."""
+    """Return ``moment`` as a W3C datetime to the second, as HTTP dates count: in its own
+    offset, or in UTC when the offset has seconds (local mean time), which W3C lacks."""
+    text = moment.isoformat(timespec="seconds")
+    if len(text) == _W3C_LENGTH:
+        return text
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def _entries(tag: bytes, settings: Settings, locations: Sequence[Location]) -> list[bytes]:
+def _entries(tag: str, settings: Settings, locations: Sequence[Location]) -> list[str]:
+    # Escaped once for the base URL; a site path needs escaping only if it has markup.
+    base = xml_text(settings.base_url).decode()
     return [
-        b"  <%s><loc>%s</loc><lastmod>%s</lastmod></%s>\n"
-        % (tag, xml_text(settings.url(path)), w3c_datetime(moment).encode(), tag)
+        f"  <{tag}><loc>{base}{_path(path)}</loc>"
+        f"<lastmod>{w3c_datetime(moment)}</lastmod></{tag}>\n"
         for path, moment in locations
     ]
 
 
+def _path(path: str) -> str:
+    return xml_text(path).decode() if _MARKUP.search(path) else path
+
+
 def render_urlset(settings: Settings, locations: Sequence[Location]) -> bytes:
     """Return a sitemap (``<urlset>``) of ``locations``."""
-    rows = _entries(b"url", settings, locations)
-    return b"".join([_HEAD, b'<urlset xmlns="%s">\n' % SITEMAP_NS.encode(), *rows, b"</urlset>\n"])
+    rows = "".join(_entries("url", settings, locations))
+    return _HEAD + f'<urlset xmlns="{SITEMAP_NS}">\n{rows}</urlset>\n'.encode()
 
 
 def render_index(settings: Settings, parts: Sequence[Location]) -> bytes:
     """Return a sitemap index (``<sitemapindex>``) of the sitemaps at ``parts``."""
-    rows = _entries(b"sitemap", settings, parts)
-    start = b'<sitemapindex xmlns="%s">\n' % SITEMAP_NS.encode()
-    return b"".join([_HEAD, start, *rows, b"</sitemapindex>\n"])
+    rows = "".join(_entries("sitemap", settings, parts))
+    return _HEAD + f'<sitemapindex xmlns="{SITEMAP_NS}">\n{rows}</sitemapindex>\n'.encode()
 
 
 def split(locations: Sequence[Location], limit: int = URLS_PER_SITEMAP) -> list[Sequence[Location]]:
