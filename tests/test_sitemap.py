@@ -19,6 +19,7 @@ from feedsvc.cli import cli
 from feedsvc.config import Settings
 from feedsvc.hosting import HEADERS_FILE, NGINX_FILE
 from feedsvc.repository import load_corpus
+from feedsvc.site import render_site
 from feedsvc.urls import index_page_count, index_path
 from feedsvc.web import create_app
 from tests.conftest import BASE_URL, require_tool
@@ -148,3 +149,26 @@ def test_past_the_url_limit_the_sitemap_is_an_index_of_parts(
         served = client.get("/" + file.name)
         assert served.status_code == 200 and served.content_type == XML
     assert set(listed) == pages
+
+
+def test_a_new_article_leaves_the_earlier_sitemap_parts_as_they_were(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sitemaps, "URLS_PER_SITEMAP", 2)
+    before = render_site(load_corpus(settings), settings)
+    (settings.articles / "900_00000000000000ab.txt").write_text(
+        "2031-05-01\n\nA new article\n\nIts standfirst\n\nBody.\n", "utf-8"
+    )
+    after = render_site(load_corpus(settings), settings, previous=before)
+    parts = sorted(path for path in after.resources if path.startswith("/sitemap-"))
+    assert len(parts) >= 3
+    unchanged = [p for p in parts if p in before.resources
+                 and after.resources[p].etag == before.resources[p].etag]  # fmt: skip
+    # The articles fill the parts oldest first: only the parts holding the new article
+    # and the index pages (whose Last-Modified moved) differ.
+    assert unchanged == parts[: len(unchanged)] and len(unchanged) >= len(parts) - 2
+    newest = entries(after.resources[parts[-1]].content(), "url")
+    assert f"{BASE_URL}articles/00000000000000ab/" in {
+        url for part in parts[-2:] for url in entries(after.resources[part].content(), "url")
+    }
+    assert BASE_URL in newest  # the front page is in the last part
