@@ -4,8 +4,9 @@ values the feeds carry. Pure."""
 
 from __future__ import annotations
 
+import functools
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import markupsafe
 
@@ -64,9 +65,41 @@ def news_article(article: Article, settings: Settings) -> dict[str, object]:
 
 
 def json_ld(article: Article, settings: Settings) -> str:
-    """Return the NewsArticle as JSON that can stand as it is inside a <script> element."""
-    text = _ENCODER.encode(news_article(article, settings))
-    # Three replaces take a fifth of the time of one str.translate (benchmarks/render.py).
+    """Return ``news_article`` as JSON that can stand as it is inside a <script> element.
+
+    Written member by member, the site's members encoded once per settings: half the
+    time of encoding the whole dict; tests/test_metadata.py checks both give one text.
+    """
+    url = _string(settings.url(article_path(article)))
+    published = iso(article.published)
+    modified = published if article.updated is article.published else iso(article.updated)
+    parts = [_HEAD, _string(article.title)]
+    if article.standfirst:
+        parts += (',"description":', _string(article.standfirst))
+    parts += (
+        f',"datePublished":"{published}","dateModified":"{modified}"',
+        f',"url":{url},"mainEntityOfPage":{url}',
+        _site_members(settings),
+    )
+    return _script_safe("".join(parts))
+
+
+_HEAD = f'{{"@context":"{SCHEMA_CONTEXT}","@type":"NewsArticle","headline":'
+_string = json.encoder.encode_basestring  # a JSON string, non-ASCII kept as it is
+
+
+@functools.lru_cache(maxsize=16)
+def _site_members(settings: Settings) -> str:
+    """The members of ``news_article`` after ``mainEntityOfPage``, and its closing brace."""
+    dummy = Article(id="0" * 16, source="", published=datetime(2000, 1, 1, tzinfo=UTC))
+    document = news_article(dummy, settings)
+    members = list(document)
+    tail = {name: document[name] for name in members[members.index("mainEntityOfPage") + 1 :]}
+    return "," + _ENCODER.encode(tail)[1:]
+
+
+def _script_safe(text: str) -> str:
+    # Three replaces take a fifth of the time of one str.translate.
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 

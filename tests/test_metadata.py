@@ -16,7 +16,9 @@ from flask.testing import FlaskClient
 from lxml import etree
 from pyld import jsonld
 
+from feedsvc import metadata
 from feedsvc.config import Settings, load_settings
+from feedsvc.repository import load_corpus
 from feedsvc.web import create_app
 from tests.conftest import BASE_URL
 
@@ -148,3 +150,16 @@ def test_front_page_has_canonical_and_site_open_graph(settings: Settings) -> Non
         "og:site_name": settings.title,
         "og:image": config.url(config.icon.path),  # type: ignore[union-attr]
     }
+
+
+@pytest.mark.parametrize("icon", [False, True], ids=["no-icon", "icon"])
+def test_json_ld_is_the_news_article_encoded(settings: Settings, icon: bool) -> None:
+    config = with_icon(settings) if icon else settings
+    (settings.articles / "900_00000000000000ac.txt").write_text(
+        '2030-01-01\n\n</script> & "é" \\ \u2028 <b>\n\nBody.\n', "utf-8"
+    )
+    corpus = load_corpus(config)
+    for article in corpus.full_articles(corpus.articles):
+        text = metadata.json_ld(article, config)
+        assert json.loads(text) == metadata.news_article(article, config)
+        assert not {"<", ">", "&"} & set(text)
