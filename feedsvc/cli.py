@@ -6,26 +6,36 @@ import functools
 import gc
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from feedsvc import websub
+from feedsvc import authoring, websub
+from feedsvc.authoring import next_number
 from feedsvc.cache import ParseCache
 from feedsvc.checks import check_built, read_documents
 from feedsvc.comparison import compare_documents, compare_feeds, present_entry_ids
 from feedsvc.config import Settings, load_settings
 from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError, escape_unprintable
 from feedsvc.output import build_site
-from feedsvc.repository import Corpus, has_article_files, list_article_files, load_corpus
+from feedsvc.repository import (
+    Corpus,
+    has_article_files,
+    list_article_files,
+    list_article_names,
+    load_corpus,
+)
 from feedsvc.site import Site, render_site
 from feedsvc.urls import file_path
 
 PROGRESS_LINES_FROM = 1000  # without a terminal, only builds this large log progress
+NEW_ATTEMPTS = 100  # file names feedsvc new tries before giving up
 
 
 class _Group(click.Group):
@@ -56,9 +66,10 @@ def settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Path(path_type=Path),
         help="Cache of parsed articles and rendered pages (default ~/.cache/feedsvc).",
     )
+    @click.option("--icon", type=click.Path(), help="PNG, SVG or ICO file: the site's icon.")
     @functools.wraps(function)
     def wrapper(config: Path | None, **options: Any) -> Any:
-        names = ("articles", "base_url", "title", "timezone", "item_limit", "cache_dir")
+        names = ("articles", "base_url", "title", "timezone", "item_limit", "cache_dir", "icon")
         overrides = {name: options.pop(name) for name in names}
         extra = {"out": options.pop("out")} if "out" in options else {}
         extra["hub"] = options.pop("hub") or None  # no --hub: the file or environment decides
@@ -291,6 +302,48 @@ def serve(settings: Settings, host: str, port: int, workers: int, server: str, d
         run_dev(settings, host, port)
         return
     run_production(settings, host, port, workers, server)
+
+
+# --- feedsvc new ------------------------------------------------------------------------------
+
+
+@cli.command()
+@settings_options
+@click.argument("article_title", metavar="TITLE")
+@click.option(
+    "--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD (default today)."
+)
+@click.option("--standfirst", help="The standfirst line (default a placeholder).")
+def new(
+    settings: Settings, article_title: str, day: datetime | None, standfirst: str | None
+) -> None:
+    """Write a new article file titled TITLE in the articles folder and print its path.
+
+    The next number, a new random id, today's date in the site's time zone; never
+    replaces a file.
+    """
+    folder = settings.articles
+    today = day.date() if day is not None else datetime.now(settings.zone).date()
+    number = next_number(list_article_names(folder))
+    for attempt in range(NEW_ATTEMPTS):
+        name = authoring.file_name(number + attempt, secrets.token_hex(8))
+        text = authoring.article_text(
+            name, article_title, standfirst, today, settings.zone, settings.chrome_lines
+        )
+        try:
+            descriptor = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:  # another writer took the number at the same moment
+            continue
+        except OSError as exc:
+            raise ArticlesDirError(f"{folder / name}: cannot create: {exc.strerror}") from None
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        click.echo(str(folder / name))
+        return
+    raise ArticlesDirError(f"{folder}: no free article file name after {NEW_ATTEMPTS} attempts")
+
+
+# --- end of feedsvc new -----------------------------------------------------------------------
 
 
 def main() -> None:

@@ -13,9 +13,17 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
+from feedsvc import sitemaps
 from feedsvc.articles import Article, Summary
 from feedsvc.config import Settings
-from feedsvc.feeds import FeedPage, archive_chunks, build_documents, build_json, feed_updated
+from feedsvc.feeds import (
+    EMPTY_FEED_TIME,
+    FeedPage,
+    archive_chunks,
+    build_documents,
+    build_json,
+    feed_updated,
+)
 from feedsvc.pages import IndexPage, render_article_page, render_index_page, render_not_found
 from feedsvc.resources import (
     ARCHIVE_CACHE_CONTROL,
@@ -26,7 +34,22 @@ from feedsvc.resources import (
     Store,
 )
 from feedsvc.signatures import Signer
-from feedsvc.urls import FEED_PATHS, NOT_FOUND_FILE, index_page_count
+from feedsvc.sitemaps import (
+    Location,
+    part_paths,
+    render_index,
+    render_robots,
+    render_urlset,
+    split,
+)
+from feedsvc.urls import (
+    FEED_PATHS,
+    NOT_FOUND_FILE,
+    ROBOTS_PATH,
+    SITEMAP_PATH,
+    index_page_count,
+    index_path,
+)
 
 if TYPE_CHECKING:
     from feedsvc.repository import Problem
@@ -105,10 +128,12 @@ def render_site(
     updated = feed_updated(articles)  # the newest change: not always the newest article's
     previous_resources = previous.resources if previous is not None else {}
     run = Renderer(Signer(settings), compress, previous_resources, store)
+    _render_icon(run, settings)
     pages = _render_article_pages(run, source, settings, previous, progress)
     archives = _render_archives(run, source, settings, pages)
     _render_index_pages(run, source, settings, updated, pages)
     _render_feeds(run, source, settings, updated, archives, pages)
+    _render_sitemaps(run, source, settings, updated, pages)
     not_found = run.emit(
         "/" + NOT_FOUND_FILE,
         run.sign(NOT_FOUND_FILE, updated.isoformat()),
@@ -268,3 +293,58 @@ def _render_feeds(
             links=feed_links(settings, path) if settings.hubs else (),
             hot=True,
         )
+
+
+XML = "application/xml; charset=utf-8"
+TEXT = "text/plain; charset=utf-8"
+
+
+def _render_sitemaps(
+    run: Renderer, source: Source, settings: Settings, updated: datetime, pages: Pages
+) -> None:
+    """Add ``sitemap.xml`` (a sitemap index past its URL limit, with its parts) and
+    ``robots.txt``, which points to it; after every page they list."""
+    # Articles oldest first, then the index pages: a new article changes the last part
+    # only, so the others are not rendered again (their signatures stay the same).
+    locations = [(pages[a.id][2].lstrip("/"), a.updated) for a in reversed(source.articles)]
+    count = index_page_count(len(source.articles), settings.page_size)
+    locations += [(index_path(number), updated) for number in range(1, count + 1)]
+    parts = split(locations, sitemaps.URLS_PER_SITEMAP)
+    policy = cache_policy(settings)
+    index: list[Location] = []
+    for path, part in zip(part_paths(len(parts)), parts, strict=True):
+        render = lambda part=part: render_urlset(settings, part)  # noqa: E731
+        index.append((path, _emit_sitemap(run, "/" + path, part, render, policy)))
+    if len(parts) > 1:
+        render_parts = lambda: render_index(settings, index)  # noqa: E731
+        _emit_sitemap(run, "/" + SITEMAP_PATH, index, render_parts, policy)
+    robots = "/" + ROBOTS_PATH
+    # Dated like the 404 page: by the newest article, which its signature includes.
+    signature = run.sign(robots, updated.isoformat())
+    run.emit(robots, signature, lambda: render_robots(settings), TEXT, updated, policy)
+
+
+def _emit_sitemap(
+    run: Renderer,
+    path: str,
+    locations: Sequence[Location],
+    render: Callable[[], bytes],
+    policy: str,
+) -> datetime:
+    """Add a sitemap or sitemap index listing ``locations``; return its Last-Modified,
+    that of the newest page it lists."""
+    stamps = (f"{where}\0{moment.isoformat()}" for where, moment in locations)
+    newest = max(moment for _, moment in locations)
+    run.emit(path, run.sign(path, *stamps), render, XML, newest, policy)
+    return newest
+
+
+def _render_icon(run: Renderer, settings: Settings) -> None:
+    """Add the site's icon under its content-addressed path, cached for good: another icon
+    has another path. Its Last-Modified is fixed, as its bytes never change."""
+    icon = settings.icon
+    if icon is not None:
+        path = "/" + icon.path
+        signature = run.sign(path, icon.digest)
+        head = (icon.media_type, EMPTY_FEED_TIME, ARCHIVE_CACHE_CONTROL)
+        run.emit(path, signature, lambda: icon.data, *head)

@@ -273,6 +273,10 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
         ("/page/<int:number>", resource_view),
         ("/articles/<slug>/", resource_view),
         ("/articles/<slug>", resource_view),
+        ("/robots.txt", resource_view),
+        ("/icon-<name>", resource_view),
+        ("/sitemap.xml", resource_view),
+        ("/sitemap-<int:number>.xml", resource_view),
         ("/healthz", health_view),
         *((path, redirect_view) for path in REDIRECTS),
     ]
