@@ -74,7 +74,7 @@ def site_folder(settings: Settings) -> Path | None:
 def fingerprint(settings: Settings) -> str:
     """Return what the rows depend on besides the files: format, parser and its settings."""
     digest = hashlib.sha256(f"{FORMAT}\n".encode())
-    for module in ("articles.py", "repository.py", "cache.py"):
+    for module in ("articles.py", "repository.py", "reading.py", "cache.py"):
         digest.update(files("feedsvc").joinpath(module).read_bytes())
     parts = (
         str(settings.articles.resolve()),

@@ -1,0 +1,148 @@
+"""File system steps the shell shares: file keys, atomic writes, private folders, and
+opening a path that may not leave its folder.
+
+Every module that reads or writes files (repository, cache, store, output) takes these
+from here, so each is written and tested once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+# Size, mtime, ctime (chmod, rename) and inode of a file, links followed: a file whose key
+# is unchanged since it was read is not read again.
+FileKey = tuple[int, int, int, int]
+
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
+
+
+def file_key(path: str | Path) -> FileKey | None:
+    """Return the key of ``path`` (links followed); None when it cannot be looked at now."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
+
+def write_atomically(path: Path, body: bytes) -> None:
+    """Write ``body`` to ``path`` in one step: a reader sees the old file or the new one, whole.
+
+    The bytes go to a temporary file (mode 600) in the same folder, renamed over ``path``
+    only once complete; on any error the temporary file is removed and the error raised.
+    """
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(body)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def private_folder_problem(folder: Path) -> str | None:
+    """Return why ``folder`` cannot be trusted as a private folder, or None when it can.
+
+    As ssh's StrictModes: it must be a real folder (not a link), owned by this user, and
+    writable by nobody else; otherwise another local user could place files and links
+    in it that this process would then read or follow.
+    """
+    try:
+        info = os.lstat(folder)
+    except OSError as exc:
+        return f"cannot look at it ({exc.strerror})"
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link"
+    if not stat.S_ISDIR(info.st_mode):
+        return "is not a folder"
+    if info.st_uid != os.geteuid():
+        return f"is owned by another user (uid {info.st_uid})"
+    if info.st_mode & 0o022:
+        who = "group" if info.st_mode & 0o020 else "others"
+        return f"is writable by {who} (mode {info.st_mode & 0o7777:o})"
+    return None
+
+
+def make_private_folder(folder: Path) -> str | None:
+    """Create ``folder`` (mode 700) if missing; return why it cannot be trusted, or None.
+
+    A folder of ours readable by others (made by an older release) is made private.
+    """
+    try:
+        os.makedirs(folder.parent, exist_ok=True)
+        os.mkdir(folder, PRIVATE_FOLDER)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        return f"cannot create it ({exc.strerror})"
+    problem = private_folder_problem(folder)
+    if problem is None and os.lstat(folder).st_mode & 0o077:
+        os.chmod(folder, PRIVATE_FOLDER, follow_symlinks=False)
+    return problem
+
+
+# --- Opening beneath a folder -------------------------------------------------------------
+
+_SYS_OPENAT2 = 437  # the same number on every Linux architecture (added in 5.6)
+_RESOLVE_NO_MAGICLINKS = 0x02
+_RESOLVE_BENEATH = 0x08
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+
+def _load_syscall() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syscall
+    except (OSError, AttributeError):
+        return None
+    function.restype = ctypes.c_long
+    return function
+
+
+_syscall = _load_syscall()
+
+
+def openat2_beneath(dir_fd: int, relative: str, flags: int) -> int:
+    """Open ``relative`` below the folder ``dir_fd`` following links only while they stay below.
+
+    The kernel resolves every component (Linux openat2 with RESOLVE_BENEATH), so no
+    rename made meanwhile can lead it out: an escape fails with EXDEV, a rename racing
+    the lookup with EAGAIN. Raises OSError; ENOSYS where the kernel or a sandbox lacks
+    openat2.
+    """
+    if _syscall is None:
+        raise OSError(errno.ENOSYS, os.strerror(errno.ENOSYS), relative)
+    how = _OpenHow(flags | os.O_CLOEXEC, 0, _RESOLVE_BENEATH | _RESOLVE_NO_MAGICLINKS)
+    fd = _syscall(
+        ctypes.c_long(_SYS_OPENAT2),
+        ctypes.c_int(dir_fd),
+        ctypes.c_char_p(os.fsencode(relative)),
+        ctypes.byref(how),
+        ctypes.c_size_t(ctypes.sizeof(how)),
+    )
+    if fd < 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), relative)
+    return int(fd)
+
+
+def opened_beneath(fd: int, root: Path) -> bool:
+    """Tell whether the open file ``fd`` lies below the folder ``root`` (a resolved path).
+
+    Asks the kernel where the descriptor's file is (``/proc/self/fd``), which no rename
+    of the path it was opened by can change afterwards; False where that cannot be asked.
+    """
+    try:
+        where = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return False
+    return Path(where).is_relative_to(root)
