@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from feedsvc import websub
-from feedsvc.cache import ParseCache
+from feedsvc.cache import ParseCache, make_site_folder
 from feedsvc.checks import check_built, read_documents
 from feedsvc.comparison import compare_documents, compare_feeds, present_entry_ids
 from feedsvc.config import Settings, load_settings
@@ -262,6 +262,7 @@ def check(settings: Settings, built: Path | None, against: Path | None) -> None:
 def serve(settings: Settings, host: str, port: int, workers: int, server: str, dev: bool) -> None:
     """Serve the site with a production WSGI server (or Flask's development server with --dev)."""
     require_articles(settings)
+    make_site_folder(settings)  # a cache folder others could write is refused here (exit 2)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] %(message)s")
     from feedsvc.server import run_dev, run_production
 

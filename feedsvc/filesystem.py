@@ -47,45 +47,52 @@ def write_atomically(path: Path, body: bytes) -> None:
         raise
 
 
-def private_folder_problem(folder: Path) -> str | None:
-    """Return why ``folder`` cannot be trusted as a private folder, or None when it can.
+def private_folder(folder: Path, follow: bool = False) -> str | None:
+    """Create ``folder`` (mode 700) if missing; return why it cannot be trusted, or None.
 
-    As ssh's StrictModes: it must be a real folder (not a link), owned by this user, and
-    writable by nobody else; otherwise another local user could place files and links
-    in it that this process would then read or follow.
+    As ssh's StrictModes: it must be a folder owned by this user and writable by nobody
+    else (and, unless ``follow``, not a link), or another local user could place files
+    and links in it that this process would then read, follow or serve. A folder of
+    ours that others may read (made by an older release) is made private. Raises
+    OSError when it cannot be created or is not a folder.
     """
+    os.makedirs(folder.parent, exist_ok=True)
     try:
-        info = os.lstat(folder)
-    except OSError as exc:
-        return f"cannot look at it ({exc.strerror})"
+        os.mkdir(folder, PRIVATE_FOLDER)
+    except FileExistsError:
+        pass
+    info = os.stat(folder) if follow else os.lstat(folder)
     if stat.S_ISLNK(info.st_mode):
         return "is a symbolic link"
     if not stat.S_ISDIR(info.st_mode):
-        return "is not a folder"
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))
     if info.st_uid != os.geteuid():
         return f"is owned by another user (uid {info.st_uid})"
     if info.st_mode & 0o022:
         who = "group" if info.st_mode & 0o020 else "others"
         return f"is writable by {who} (mode {info.st_mode & 0o7777:o})"
+    if info.st_mode & 0o077:
+        os.chmod(folder, PRIVATE_FOLDER)
     return None
 
 
-def make_private_folder(folder: Path) -> str | None:
-    """Create ``folder`` (mode 700) if missing; return why it cannot be trusted, or None.
+def open_private_file(path: Path, flags: int = os.O_RDWR) -> int:
+    """Open (or create, mode 600) the regular file ``path`` without following a link.
 
-    A folder of ours readable by others (made by an older release) is made private.
+    A file of ours that others may read is made private. Raises OSError: ELOOP for a
+    link, EPERM for a file that is not a regular file owned by this user.
     """
+    fd = os.open(path, flags | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE_FILE)
     try:
-        os.makedirs(folder.parent, exist_ok=True)
-        os.mkdir(folder, PRIVATE_FOLDER)
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        return f"cannot create it ({exc.strerror})"
-    problem = private_folder_problem(folder)
-    if problem is None and os.lstat(folder).st_mode & 0o077:
-        os.chmod(folder, PRIVATE_FOLDER, follow_symlinks=False)
-    return problem
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            raise PermissionError(errno.EPERM, "not a regular file of this user", str(path))
+        if info.st_mode & 0o077:
+            os.fchmod(fd, PRIVATE_FILE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 # --- Opening beneath a folder -------------------------------------------------------------
