@@ -69,7 +69,7 @@ def private_folder(folder: Path, follow: bool = False) -> str | None:
     if info.st_uid != os.geteuid():
         return f"is owned by another user (uid {info.st_uid})"
     if info.st_mode & 0o022:
-        who = "group" if info.st_mode & 0o020 else "others"
+        who = {0o020: "group", 0o002: "others", 0o022: "group and others"}[info.st_mode & 0o022]
         return f"is writable by {who} (mode {info.st_mode & 0o7777:o})"
     if info.st_mode & 0o077:
         os.chmod(folder, PRIVATE_FOLDER)
