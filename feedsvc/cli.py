@@ -20,7 +20,7 @@ from feedsvc.checks import check_built, read_documents
 from feedsvc.comparison import compare_documents, compare_feeds, present_entry_ids
 from feedsvc.config import Settings, load_settings
 from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError
-from feedsvc.output import build_site
+from feedsvc.output import build_site, check_out_folder
 from feedsvc.repository import Corpus, has_article_files, list_article_files, load_corpus
 from feedsvc.site import Site, file_path, render_site
 
@@ -145,6 +145,7 @@ def build(settings: Settings, strict: bool, ping: bool, full: bool) -> None:
     if ping and not settings.hubs:
         raise ConfigError("--ping needs a WebSub hub: --hub URL, FEEDSVC_HUB or the hub setting")
     require_articles(settings)
+    check_out_folder(settings.out, settings.articles)
     with collector_paused():
         cache = ParseCache.for_settings(settings)
         corpus = load_corpus(settings, cache=cache)

@@ -1,21 +1,29 @@
-"""Attacks on the folders feedsvc reads: a folder swapped under the articles' links."""
+"""Attacks on the folders feedsvc reads and writes: a folder swapped under the articles'
+links, an output folder that holds the articles, files the build did not write."""
 
 from __future__ import annotations
 
 import dataclasses
 import errno
 import os
+import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from feedsvc.cli import cli
 from feedsvc.config import Settings
+from feedsvc.output import MARKER
 from feedsvc.repository import load_corpus
 
+SEED = "000_cab78a8f5eee25a1.txt"  # one of the sample articles
+SEED_ID = "cab78a8f5eee25a1"
+OTHER_USER = 65534  # nobody
 DAY = "Tuesday, October 31, 2023\n\n"
 
 # Swaps two names in one step, again and again, until killed (Linux renameat2).
@@ -78,3 +86,83 @@ def test_a_folder_swapped_for_a_link_outside_never_publishes_outside(
     titles = titles_of_repeated_loads(racing, 2.0)
     assert "Inside title" in titles  # the race ran both ways
     assert not [title for title in titles if "SECRET" in title]
+
+
+# --- The output folder a build replaces ------------------------------------------------------
+
+
+def build(runner: CliRunner, articles: Path, out: Path, *more: str) -> Result:
+    arguments = ["build", "--articles", str(articles), "--out", str(out), *more]
+    return runner.invoke(cli, arguments, catch_exceptions=False)
+
+
+@pytest.mark.parametrize(
+    ("where", "problem"),
+    [
+        (lambda articles: articles / "public", "must be outside the articles folder"),
+        (lambda articles: articles, "must be outside the articles folder"),
+        (lambda articles: articles / "sub" / "public", "must be outside the articles folder"),
+        (lambda articles: articles.parent, "must not contain the articles folder"),
+    ],
+    ids=["inside", "the-same", "deeper-inside", "holding-it"],
+)
+def test_an_output_folder_inside_the_articles_folder_is_refused(
+    runner: CliRunner, articles_dir: Path, where: Callable[[Path], Path], problem: str
+) -> None:
+    before = sorted(articles_dir.rglob("*"))
+    out = where(articles_dir)
+
+    result = build(runner, articles_dir, out)
+
+    assert result.exit_code == 2
+    assert result.output == f"feedsvc: error: setting out: {str(out)!r} {problem}\n"
+    assert sorted(articles_dir.rglob("*")) == before
+
+
+def test_a_folder_with_a_stray_marker_keeps_the_files_no_build_wrote(
+    runner: CliRunner, articles_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "public"
+    out.mkdir()
+    (out / MARKER).touch()  # empty: it lists nothing
+    (out / "precious.doc").write_bytes(b"the only copy")
+
+    assert build(runner, articles_dir, out).exit_code == 0
+
+    assert (out / "precious.doc").read_bytes() == b"the only copy"
+    assert (out / "feed.xml").is_file()
+
+
+def test_a_full_build_deletes_only_what_the_manifest_lists(
+    runner: CliRunner, articles_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "public"
+    assert build(runner, articles_dir, out).exit_code == 0
+    (out / "precious.doc").write_bytes(b"placed by hand")
+    (out / "articles" / "notes").mkdir()
+    (out / "articles" / "notes" / "draft.txt").write_bytes(b"a draft")
+    (out / "link").symlink_to("precious.doc")
+    seed_page = out / "articles" / SEED_ID / "index.html"
+    (articles_dir / SEED).unlink()
+
+    assert build(runner, articles_dir, out, "--full").exit_code == 0
+
+    assert (out / "precious.doc").read_bytes() == b"placed by hand"
+    assert (out / "articles" / "notes" / "draft.txt").read_bytes() == b"a draft"
+    assert os.readlink(out / "link") == "precious.doc"
+    assert not seed_page.exists()  # listed by the manifest: the build wrote it
+
+
+def test_replacing_a_folder_keeps_its_mode_owner_and_group(
+    runner: CliRunner, articles_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "public"
+    assert build(runner, articles_dir, out).exit_code == 0
+    owner = (OTHER_USER, OTHER_USER) if os.geteuid() == 0 else (os.getuid(), os.getgid())
+    os.chown(out, *owner)
+    out.chmod(0o2770)  # drwxrws---
+
+    assert build(runner, articles_dir, out, "--full").exit_code == 0
+
+    info = out.stat()
+    assert (stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid) == (0o2770, *owner)
