@@ -114,12 +114,12 @@ def _names_article(name: str, ident: str, number: int) -> bool:
     is only ever the one ``parse_file_name`` gives. Most names are ``NNN_<16 hex>.txt``,
     checked without its cost (100,000 rows are read per start-up).
     """
-    if not _is_hex(ident, 16):
+    if len(ident) != 16 or ident.strip(_HEX_DIGITS):
         return False
-    head, _, tail = name.partition("_")
-    if len(tail) == 20 and tail[:16].lower() == ident and tail.endswith(".txt"):
-        if head.isascii() and head.isdigit():
-            return number == int(head)
+    if name.endswith(ident, -20, -4) and name.endswith(".txt") and name[-21:-20] == "_":
+        head = name[:-21]
+        if head.isdigit() and head.isascii():
+            return int(head) == number
     return parse_file_name(name) == FileName(ident, number)
 
 
@@ -137,7 +137,7 @@ def read_entry(row: tuple[Any, ...]) -> Entry | None:
         moment = _loaded_time(published, zone)
     except (ValueError, TypeError, KeyError):
         return None
-    if not _names_article(name, ident, number) or not _is_hex(digest, 32):
+    if len(digest) != 32 or digest.strip(_HEX_DIGITS) or not _names_article(name, ident, number):
         return None
     summary = Summary(ident, name, moment, digest=digest, number=number)
     return Entry((size, mtime, ctime, ino), summary, problems)
