@@ -11,6 +11,7 @@ import ctypes
 import errno
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
@@ -107,6 +108,8 @@ class _OpenHow(ctypes.Structure):
 
 
 def _load_syscall() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    if sys.platform != "linux":  # syscall numbers are Linux's
+        return None
     try:
         function = ctypes.CDLL(None, use_errno=True).syscall
     except (OSError, AttributeError):
@@ -142,14 +145,27 @@ def openat2_beneath(dir_fd: int, relative: str, flags: int) -> int:
     return int(fd)
 
 
-def opened_beneath(fd: int, root: Path) -> bool:
-    """Tell whether the open file ``fd`` lies below the folder ``root`` (a resolved path).
+def open_without_links(dir_fd: int, relative: str, flags: int) -> int:
+    """Open ``relative`` below the folder ``dir_fd`` following no link at any component.
 
-    Asks the kernel where the descriptor's file is (``/proc/self/fd``), which no rename
-    of the path it was opened by can change afterwards; False where that cannot be asked.
+    For a path already resolved (no link, no ``..``): each folder on the way is opened
+    from the one before, so a folder swapped for a link meanwhile fails (ELOOP) instead
+    of leading elsewhere. Raises OSError.
     """
+    *folders, last = relative.split("/")
+    current = dir_fd
     try:
-        where = os.readlink(f"/proc/self/fd/{fd}")
-    except OSError:
-        return False
-    return Path(where).is_relative_to(root)
+        for name in folders:
+            if name in ("", ".", ".."):
+                raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), relative)
+            step = os.open(name, _FOLDER_FLAGS | os.O_NOFOLLOW, dir_fd=current)
+            if current != dir_fd:
+                os.close(current)
+            current = step
+        return os.open(last, flags | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=current)
+    finally:
+        if current != dir_fd:
+            os.close(current)
+
+
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC

@@ -4,7 +4,7 @@ A file in the folder is opened by name with links refused (``O_NOFOLLOW``). A li
 then followed by the kernel itself under ``RESOLVE_BENEATH`` (Linux openat2): every
 component is resolved below the folder in one step, so swapping a folder inside it for
 a link to elsewhere, however often, can never lead the open out. Where openat2 is
-missing, the file opened is checked afterwards by where its descriptor lies.
+missing, the path the link leads to is opened one folder at a time, following no link.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 
 from feedsvc.errors import ArticleError
-from feedsvc.filesystem import openat2_beneath, opened_beneath
+from feedsvc.filesystem import open_without_links, openat2_beneath
 
 _READ_ATTEMPTS = 3
 # O_NONBLOCK: opening a FIFO named *.txt must not hang. O_NOFOLLOW: a link is never
@@ -79,7 +79,7 @@ def _open_link(path: Path, root: Path, folder: int) -> int:
             return openat2_beneath(folder, relative, _LINK_FLAGS)
         except OSError as exc:
             if exc.errno in _NO_OPENAT2:
-                return _open_checked(path, root)
+                return _open_checked(path, root, folder)
             if exc.errno == errno.EAGAIN:  # a rename raced the lookup: look again
                 continue
             if exc.errno == errno.ELOOP:
@@ -105,16 +105,13 @@ def _resolved_inside(path: Path, root: Path) -> str:
     return str(target.relative_to(root))
 
 
-def _open_checked(path: Path, root: Path) -> int:
-    """Without openat2: open where the link leads, then check where the open file lies."""
+def _open_checked(path: Path, root: Path, folder: int) -> int:
+    """Without openat2: open where the link leads now, below ``folder`` (``root``), through
+    no link at all: a folder on the way swapped for a link meanwhile fails."""
     try:
-        fd = os.open(root / _resolved_inside(path, root), _OPEN_FLAGS)
+        return open_without_links(folder, _resolved_inside(path, root), _LINK_FLAGS)
     except OSError as exc:
         raise _open_error(path, exc) from None
-    if not opened_beneath(fd, root):
-        os.close(fd)  # a folder on the way was swapped for a link after the check
-        raise ArticleError(path, _OUTSIDE)
-    return fd
 
 
 def _open_error(path: Path, exc: OSError) -> ArticleError:
