@@ -278,3 +278,19 @@ def test_a_body_file_replaced_under_the_server_is_never_sent_with_the_old_length
     assert answer.status_code in (200, 503)
     if answer.status_code == 200:
         assert answer.data == page
+
+
+def test_a_readable_cache_folder_of_an_older_release_is_made_private(cached: Settings) -> None:
+    folder = folder_of(cached)
+    folder.mkdir(parents=True, mode=0o755)
+    folder.chmod(0o755)
+    assert cached.cache_dir is not None
+    cached.cache_dir.chmod(0o755)
+    (folder / DATABASE).touch(mode=0o644)
+    (folder / DATABASE).chmod(0o644)
+
+    serve_once(cached)
+
+    modes = [stat.S_IMODE(path.stat().st_mode) for path in (cached.cache_dir, folder)]
+    assert modes == [0o700, 0o700]
+    assert stat.S_IMODE((folder / DATABASE).stat().st_mode) == 0o600

@@ -18,7 +18,8 @@ from click.testing import CliRunner, Result
 
 from feedsvc.cli import cli
 from feedsvc.config import Settings
-from feedsvc.output import MARKER
+from feedsvc.errors import BuildError
+from feedsvc.output import MARKER, FolderStore
 from feedsvc.repository import load_corpus
 
 SEED = "000_cab78a8f5eee25a1.txt"  # one of the sample articles
@@ -166,3 +167,14 @@ def test_replacing_a_folder_keeps_its_mode_owner_and_group(
 
     info = out.stat()
     assert (stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid) == (0o2770, *owner)
+
+
+@pytest.mark.parametrize(
+    "relative", ["../escaped.html", "articles/../../escaped.html", "/abs.html"]
+)
+def test_a_store_never_writes_outside_its_folder(tmp_path: Path, relative: str) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    with pytest.raises(BuildError, match="not a path inside the output folder"):
+        FolderStore(folder).write(relative, b"body")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["out"]
