@@ -8,6 +8,7 @@ read again (the cache folder is private, but a row is still no reason to trust a
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -114,13 +115,14 @@ def _names_article(name: str, ident: str, number: int) -> bool:
     is only ever the one ``parse_file_name`` gives. Most names are ``NNN_<16 hex>.txt``,
     checked without its cost (100,000 rows are read per start-up).
     """
-    if len(ident) != 16 or ident.strip(_HEX_DIGITS):
-        return False
-    if name.endswith(ident, -20, -4) and name.endswith(".txt") and name[-21:-20] == "_":
-        head = name[:-21]
-        if head.isdigit() and head.isascii():
-            return int(head) == number
+    match = _STANDARD_NAME(name)
+    if match is not None:
+        return match[2] == ident and int(match[1]) == number
     return parse_file_name(name) == FileName(ident, number)
+
+
+# ``articles.FILE_NAME`` in lower case: one match checks id and number of most rows.
+_STANDARD_NAME = re.compile(r"(\d+)_([0-9a-f]{16})\.txt").fullmatch
 
 
 def read_entry(row: tuple[Any, ...]) -> Entry | None:
