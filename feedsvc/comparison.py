@@ -13,7 +13,7 @@ from pathlib import Path
 
 from feedsvc.articles import parse_file_name
 from feedsvc.checks import KIND_NAMES, Entry, NotWellFormed, read_documents, read_feed
-from feedsvc.feeds import entry_id_of
+from feedsvc.entries import entry_id_of
 
 
 def present_entry_ids(file_names: Iterable[str]) -> set[str]:

@@ -17,7 +17,9 @@ from feedsvc.hosting import render_hosting_files
 from feedsvc.manifest import MARKER as MARKER
 from feedsvc.manifest import Manifest, manifest_bytes
 from feedsvc.manifest import read_manifest as read_manifest
-from feedsvc.site import NOT_FOUND_FILE, Resource, Site, Stored, file_path
+from feedsvc.resources import Resource, Stored
+from feedsvc.site import Site
+from feedsvc.urls import NOT_FOUND_FILE, file_path
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
