@@ -57,20 +57,14 @@ def site_folder(settings: Settings) -> Path | None:
     return settings.cache_dir / name
 
 
+# What reads a file and makes or reads its row: a change to any of them empties the cache.
 _PARSER_MODULES = ("articles.py", "repository.py", "reading.py", "cache.py", "cacherows.py")
 
 
 def fingerprint(settings: Settings) -> str:
     """Return what the rows depend on besides the files: format, parser and its settings."""
     digest = hashlib.sha256(f"{FORMAT}\n".encode())
-    for module in (
-        "articles.py",
-        "repository.py",
-        "reading.py",
-        "filesystem.py",
-        "cache.py",
-        "cacherows.py",
-    ):
+    for module in _PARSER_MODULES:
         digest.update(files("feedsvc").joinpath(module).read_bytes())
     parts = (
         str(settings.articles.resolve()),
