@@ -12,6 +12,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
@@ -295,3 +296,37 @@ def test_a_readable_cache_folder_of_an_older_release_is_made_private(cached: Set
     modes = [stat.S_IMODE(path.stat().st_mode) for path in (cached.cache_dir, folder)]
     assert modes == [0o700, 0o700]
     assert stat.S_IMODE((folder / DATABASE).stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("linked", ["bodies-folder", "body-file"])
+def test_a_linked_body_is_never_read_or_written_through(
+    cached: Settings, tmp_path: Path, linked: str
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    page = cold_page(cached)
+    bodies = folder_of(cached) / BODIES
+    if linked == "bodies-folder":
+        bodies.parent.mkdir(parents=True, mode=0o700)
+        bodies.symlink_to(elsewhere)
+    else:
+        serve_once(cached)
+        stolen = elsewhere / "stolen"
+        stolen.write_bytes(b"S" * len(page))  # the size the row gives
+        body = bodies / make_etag(page).strip('"')
+        body.unlink()
+        body.symlink_to(stolen)
+
+    app = create_app(cached)
+    first = app.test_client().get(SEED_PAGE)
+    for thread in threading.enumerate():  # the recovery a lost body starts
+        if thread.name == "feedsvc-recover":
+            thread.join(timeout=30)
+    app.extensions["feedsvc"].refresh()
+    second = app.test_client().get(SEED_PAGE)
+
+    assert first.status_code in (200, 503)
+    assert b"SSSS" not in first.data
+    assert (second.status_code, second.data) == (200, page)
+    left = sorted(path.name for path in elsewhere.iterdir())
+    assert left == ([] if linked == "bodies-folder" else ["stolen"])
