@@ -19,7 +19,7 @@ from feedsvc.cache import ParseCache, make_site_folder
 from feedsvc.checks import check_built, read_documents
 from feedsvc.comparison import compare_documents, compare_feeds, present_entry_ids
 from feedsvc.config import Settings, load_settings
-from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError
+from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError, escape_unprintable
 from feedsvc.output import build_site, check_out_folder
 from feedsvc.repository import Corpus, has_article_files, list_article_files, load_corpus
 from feedsvc.site import Site, render_site
@@ -62,10 +62,20 @@ def settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
         overrides = {name: options.pop(name) for name in names}
         extra = {"out": options.pop("out")} if "out" in options else {}
         extra["hub"] = options.pop("hub") or None  # no --hub: the file or environment decides
-        settings = load_settings(config, os.environ, {**overrides, **extra})
+        # serve links to where it listens unless a base_url is set (file, environment, flag).
+        defaults = (
+            {"base_url": local_url(options["host"], options["port"])} if "port" in options else {}
+        )
+        settings = load_settings(config, os.environ, {**overrides, **extra}, defaults)
         return function(settings=settings, **options)
 
     return wrapper
+
+
+def local_url(host: str, port: int) -> str:
+    """Return the URL of a server listening on ``host``:``port``, as this machine reaches it."""
+    address = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{address}]:{port}/" if ":" in address else f"http://{address}:{port}/"
 
 
 def require_articles(settings: Settings) -> None:
@@ -122,7 +132,17 @@ def progress_of(label: str, total: int) -> Iterator[Callable[[int], None]]:
 def report(corpus: Corpus) -> None:
     """Print each problem as ``path: reason`` on standard error."""
     for problem in corpus.problems:
-        click.echo(str(problem), err=True)
+        say(str(problem), err=True)
+
+
+def say(line: str, err: bool = False) -> None:
+    """Print one line; a file name in it cannot break it (control characters escaped)."""
+    click.echo(escape_unprintable(line), err=err)
+
+
+def counted(count: int, noun: str) -> str:
+    """Return "1 article", "2 articles"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 @click.group(cls=_Group)
@@ -163,9 +183,9 @@ def build(settings: Settings, strict: bool, ping: bool, full: bool) -> None:
                 settings.out,
                 full,
             )
-    click.echo(
-        f"wrote {count} files to {settings.out} ({len(corpus.articles)} articles); "
-        f"{len(corpus.problems)} problem(s)"
+    say(
+        f"wrote {counted(count, 'file')} to {settings.out} "
+        f"({counted(len(corpus.articles), 'article')}); {len(corpus.problems)} problem(s)"
     )
     if ping:
         notify_hubs(published, site, settings)
@@ -242,8 +262,8 @@ def check(settings: Settings, built: Path | None, against: Path | None) -> None:
         problems += compare_with_published(settings, built, against)
         done.append(f"compared with {against}")
     for problem in problems:
-        click.echo(problem, err=True)
-    click.echo(f"{', '.join(done)}: {len(problems)} problem(s)")
+        say(problem, err=True)
+    say(f"{', '.join(done)}: {len(problems)} problem(s)")
     if problems:
         raise SystemExit(1)
 
@@ -258,7 +278,8 @@ def check(settings: Settings, built: Path | None, against: Path | None) -> None:
     type=click.Choice(["granian", "gunicorn"]),
     default="granian",
     show_default=True,
-    help="Production WSGI server.",
+    help="Production WSGI server: granian, or gunicorn only behind a buffering proxy such as "
+    "nginx (examples/nginx-proxy.conf): its threads wait on slow clients with no deadline.",
 )
 @click.option("--dev", is_flag=True, help="Flask's development server, reloading on code changes.")
 def serve(settings: Settings, host: str, port: int, workers: int, server: str, dev: bool) -> None:
@@ -270,8 +291,8 @@ def serve(settings: Settings, host: str, port: int, workers: int, server: str, d
 
     if dev:
         run_dev(settings, host, port)
-    else:
-        run_production(settings, host, port, workers, server)
+        return
+    run_production(settings, host, port, workers, server)
 
 
 def main() -> None:

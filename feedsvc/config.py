@@ -210,16 +210,18 @@ def load_settings(
     config: Path | None = None,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, object] | None = None,
+    defaults: Mapping[str, object] | None = None,
 ) -> Settings:
     """Merge the settings file, the environment and explicit overrides into Settings.
 
-    Later sources win: defaults, then ``config`` (or ``./feedsvc.toml`` if it
+    Later sources win: Settings' defaults, then ``defaults`` (a command's own, such as
+    serve's base_url from its address), then ``config`` (or ``./feedsvc.toml`` if it
     exists), then ``FEEDSVC_<NAME>`` variables of ``env``, then ``overrides``
     whose value is not None. Raises ConfigError naming the setting, where it
     came from and what a good value looks like.
     """
     env = os.environ if env is None else env
-    sources: list[tuple[str, Mapping[str, object]]] = []
+    sources: list[tuple[str, Mapping[str, object]]] = [("the defaults", defaults or {})]
     path = config or Path(env.get(ENV_PREFIX + "CONFIG", "")) or None
     if path is not None and str(path) not in ("", "."):
         sources.append((str(path), _read_toml(path, required=True)))

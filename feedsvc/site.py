@@ -6,9 +6,10 @@ reads from the articles folder; nothing here reads a file, the clock or the envi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
@@ -120,7 +121,33 @@ def render_site(
     del run.resources["/" + NOT_FOUND_FILE]
     if store is not None:
         store.flush()
+    if previous is not None:
+        for path, resource in run.resources.items():
+            run.resources[path] = in_order(resource, previous.resources.get(path))
+        not_found = in_order(not_found, previous.not_found)
     return Site(run.resources, not_found, source.problems, pages)
+
+
+def in_order(resource: Resource, before: Resource | None) -> Resource:
+    """Return ``resource`` with a Last-Modified that moves when, and only when, its bytes do.
+
+    ``before`` is what the same path sent last. Its Last-Modified is kept while the ETag
+    stays (an edit that this page does not show moves its derived date, not its bytes);
+    a new body gets a Last-Modified after the old one even where the derived date did not
+    move forward (the newest article deleted, a setting changed): a client that
+    validates with If-Modified-Since alone then gets the new body (RFC 9110 13.1.3).
+    """
+    if before is None:
+        return resource
+    if before.etag == resource.etag:
+        moment = before.last_modified
+    elif resource.last_modified > before.last_modified:
+        return resource
+    else:
+        moment = before.last_modified + timedelta(seconds=1)
+    if moment == resource.last_modified:
+        return resource
+    return dataclasses.replace(resource, last_modified=moment)
 
 
 def _render_article_pages(
