@@ -18,15 +18,15 @@ import os
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, NamedTuple
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from feedsvc.articles import Summary
+from feedsvc.cacherows import WHOLE_ROWS, Rendered, read_entry, read_rendered, write_row
+from feedsvc.cacherows import Entry as Entry
 from feedsvc.config import Settings
+from feedsvc.errors import ConfigError
+from feedsvc.filesystem import open_private_file, private_folder
 
 log = logging.getLogger("feedsvc")
 
@@ -48,20 +48,6 @@ CREATE TABLE IF NOT EXISTS rendered (
 );
 """
 
-FileKey = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
-Rendered = tuple[str, int, int | None]  # ETag, size, gzip size
-
-
-class Entry(NamedTuple):  # a tuple: 100,000 of them are made per start-up
-    """One file's row: its key when read, the article's summary (None: skipped), problems.
-
-    ``problems`` are ``(reason, skipped)`` pairs.
-    """
-
-    key: FileKey
-    summary: Summary | None
-    problems: tuple[tuple[str, bool], ...]
-
 
 def site_folder(settings: Settings) -> Path | None:
     """Return the cache folder of ``settings.articles``, or None when caching is off."""
@@ -71,10 +57,14 @@ def site_folder(settings: Settings) -> Path | None:
     return settings.cache_dir / name
 
 
+# What reads a file and makes or reads its row: a change to any of them empties the cache.
+_PARSER_MODULES = ("articles.py", "repository.py", "reading.py", "cache.py", "cacherows.py")
+
+
 def fingerprint(settings: Settings) -> str:
     """Return what the rows depend on besides the files: format, parser and its settings."""
     digest = hashlib.sha256(f"{FORMAT}\n".encode())
-    for module in ("articles.py", "repository.py", "cache.py"):
+    for module in _PARSER_MODULES:
         digest.update(files("feedsvc").joinpath(module).read_bytes())
     parts = (
         str(settings.articles.resolve()),
@@ -84,38 +74,6 @@ def fingerprint(settings: Settings) -> str:
     )
     digest.update("\n".join(parts).encode("utf-8"))
     return digest.hexdigest()
-
-
-@lru_cache(maxsize=64)
-def _zone(key: str) -> tzinfo:
-    return ZoneInfo(key)
-
-
-def _stored_time(moment: datetime) -> tuple[str, str]:
-    """Return text and zone name that give ``moment`` back exactly (``_loaded_time``).
-
-    In a named zone the wall time, fold included, is kept with the zone: the same object
-    comes back even for a time the zone skips (a clock change), which converting an
-    offset back to the zone would move.
-    """
-    zone = getattr(moment.tzinfo, "key", "") or ""
-    if zone:
-        return moment.replace(tzinfo=None).isoformat() + ("/1" if moment.fold else ""), zone
-    return moment.isoformat(), ""
-
-
-def _loaded_time(text: str, zone: str) -> datetime:
-    if zone:
-        wall, fold = (text[:-2], 1) if text.endswith("/1") else (text, 0)
-        moment = datetime.fromisoformat(wall)
-        if moment.tzinfo is not None:
-            raise ValueError("time with an offset in a named zone")
-        return moment.replace(tzinfo=_zone(zone), fold=fold)
-    moment = datetime.fromisoformat(text)
-    offset = moment.utcoffset()
-    if offset is None:
-        raise ValueError("naive time")
-    return moment.replace(tzinfo=UTC if offset == timedelta(0) else timezone(offset))
 
 
 class _FolderLock:
@@ -132,8 +90,33 @@ class _FolderLock:
 
 
 def _lock(database: Path, name: str = LOCK) -> _FolderLock:
-    """Open the lock file ``name`` beside ``database``; OSError when it cannot be made."""
-    return _FolderLock(os.open(database.parent / name, os.O_RDWR | os.O_CREAT, 0o644))
+    """Open the lock file ``name`` beside ``database``, never through a link; OSError when
+    it cannot be made."""
+    return _FolderLock(open_private_file(database.parent / name))
+
+
+def make_site_folder(settings: Settings) -> Path | None:
+    """Create the cache folder and its folder for ``settings.articles``, private; return the latter.
+
+    None when caching is off, or when the folders cannot be made (a warning: the cache
+    only saves time). Raises ConfigError when either is not private (``private_folder``):
+    whoever else can write it could make this process read, write or serve any file.
+    """
+    folder = site_folder(settings)
+    if folder is None or settings.cache_dir is None:
+        return None
+    try:
+        for path, follow in ((settings.cache_dir, True), (folder, False)):
+            problem = private_folder(path, follow)
+            if problem is not None:
+                raise ConfigError(
+                    f"{path}: the cache folder {problem}; it must be yours and private "
+                    "(chmod 700), or choose another cache_dir"
+                )
+    except OSError as exc:
+        log.warning("%s: cannot create the cache folder (%s); running without it", folder, exc)
+        return None
+    return folder
 
 
 def first_start(settings: Settings) -> AbstractContextManager[None]:
@@ -142,12 +125,12 @@ def first_start(settings: Settings) -> AbstractContextManager[None]:
     The first to get it reads and renders everything into the cache; the others then
     find it all there and render nothing, instead of all doing the same work at once.
     Nothing to lock without a cache folder, or when the lock file cannot be made.
+    Raises ConfigError like ``make_site_folder``.
     """
-    folder = site_folder(settings)
+    folder = make_site_folder(settings)
     if folder is None:
         return nullcontext()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         return _lock(folder / DATABASE, START_LOCK)
     except OSError:
         return nullcontext()
@@ -157,6 +140,7 @@ class ParseCache:
     """The rows of one articles folder; every method degrades to "nothing cached" on error."""
 
     def __init__(self, folder: Path | None, settings: Settings) -> None:
+        """Open the cache in ``folder`` (made by ``make_site_folder``; None: no cache)."""
         self.path = folder / DATABASE if folder is not None else None
         self._fingerprint = fingerprint(settings) if folder is not None else ""
         self._db: sqlite3.Connection | None = None
@@ -165,7 +149,8 @@ class ParseCache:
 
     @classmethod
     def for_settings(cls, settings: Settings) -> ParseCache:
-        return cls(site_folder(settings), settings)
+        """Open the cache of ``settings``; raises ConfigError like ``make_site_folder``."""
+        return cls(make_site_folder(settings), settings)
 
     @property
     def enabled(self) -> bool:
@@ -173,10 +158,10 @@ class ParseCache:
 
     def _open(self, path: Path) -> sqlite3.Connection | None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             lock = _lock(path)
+            _make_private(path)
         except OSError as exc:
-            log.warning("%s: cannot create the cache folder (%s); running without it", path, exc)
+            log.warning("%s: cannot use the cache folder (%s); running without it", path, exc)
             return None
         # Server workers start together: one at a time checks, empties or deletes the
         # database, so none deletes what another is creating.
@@ -221,6 +206,7 @@ class ParseCache:
 
     @staticmethod
     def _delete(path: Path) -> None:
+        """Delete the database and its journals (a link is deleted, never followed)."""
         for suffix in ("", "-wal", "-shm", "-journal"):
             try:
                 path.with_name(path.name + suffix).unlink()
@@ -275,8 +261,8 @@ class ParseCache:
         result: dict[str, Entry] = {}
         # SQLite leaves out the rows whose columns have the wrong types (100,000 rows
         # are read per start); what is left can still hold text that does not parse.
-        for row in self._rows(_WHOLE_ROWS):
-            entry = _entry(row)
+        for row in self._rows(WHOLE_ROWS):
+            entry = read_entry(row)
             if entry is not None:
                 result[row[0]] = entry
         return result
@@ -286,7 +272,7 @@ class ParseCache:
         self._write(
             (
                 "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [_row(name, entry) for name, entry in changed.items()],
+                [write_row(name, entry) for name, entry in changed.items()],
             ),
             ("DELETE FROM files WHERE name = ?", [(name,) for name in removed]),
         )
@@ -294,13 +280,13 @@ class ParseCache:
     def rendered(self) -> dict[str, Rendered]:
         """Return the ETag and sizes of rendered bodies by the signature of their inputs."""
         rows = self._rows("SELECT signature, etag, size, gzip_size FROM rendered")
-        return {row[0]: found for row in rows if (found := _rendered(row[1:])) is not None}
+        return {row[0]: found for row in rows if (found := read_rendered(row[1:])) is not None}
 
     def rendered_one(self, signature: str) -> Rendered | None:
         """Return the ETag and sizes of the body rendered from ``signature``, if known."""
         query = "SELECT etag, size, gzip_size FROM rendered WHERE signature = ?"
         rows = self._rows(query, (signature,))
-        return _rendered(rows[0]) if rows else None
+        return read_rendered(rows[0]) if rows else None
 
     def forget_rendered(self, etag: str) -> None:
         """Forget the bodies with ``etag`` (found missing from the folder)."""
@@ -317,48 +303,15 @@ class ParseCache:
             self._db = None
 
 
-def _rendered(row: tuple[Any, ...]) -> Rendered | None:
-    """Return a rendered row's ETag and sizes, or None when it is not as written."""
-    etag, size, gzip_size = row
-    if type(etag) is not str or type(size) is not int:
-        return None
-    if gzip_size is not None and type(gzip_size) is not int:
-        return None
-    return (etag, size, gzip_size)
+def _make_private(database: Path) -> None:
+    """Make the database a private file before SQLite opens it, and no journal a link.
 
-
-def _row(name: str, entry: Entry) -> tuple[object, ...]:
-    summary = entry.summary
-    article: tuple[object, ...] = (None,) * 5
-    if summary is not None:
-        published, zone = _stored_time(summary.published)
-        article = (summary.id, published, zone, summary.digest)
-        article += (summary.number,)
-    return (name, *entry.key, *article, json.dumps(entry.problems))
-
-
-_WHOLE_ROWS = """
-SELECT * FROM files
-WHERE typeof(name) = 'text' AND typeof(size) = 'integer' AND typeof(mtime_ns) = 'integer'
-  AND typeof(ctime_ns) = 'integer' AND typeof(ino) = 'integer' AND typeof(problems) = 'text'
-  AND (id IS NULL OR (typeof(id) = 'text' AND typeof(published) = 'text'
-       AND typeof(zone) = 'text' AND typeof(digest) = 'text' AND typeof(number) = 'integer'))
-"""
-
-
-def _entry(row: tuple[Any, ...]) -> Entry | None:
-    """Return the Entry a row of ``_WHOLE_ROWS`` stands for, or None when its text is not
-    as written."""
-    name, size, mtime, ctime, ino, ident, published, zone, digest, number, bad = row
-    try:
-        problems: tuple[tuple[str, bool], ...] = ()
-        if bad != "[]":
-            problems = tuple((str(reason), bool(skipped)) for reason, skipped in json.loads(bad))
-        if ident is None:
-            # A file gives an article or a problem: a row with neither is not as written.
-            return Entry((size, mtime, ctime, ino), None, problems) if problems else None
-        moment = _loaded_time(published, zone)
-    except (ValueError, TypeError, KeyError):
-        return None
-    summary = Summary(ident, name, moment, digest=digest, number=number)
-    return Entry((size, mtime, ctime, ino), summary, problems)
+    SQLite opens them by name, following links, and gives its journals the database's
+    mode: created here (mode 600, never through a link), they stay private.
+    Raises OSError.
+    """
+    os.close(open_private_file(database))
+    for suffix in ("-wal", "-shm", "-journal"):
+        journal = database.with_name(database.name + suffix)
+        if journal.is_symlink():
+            journal.unlink()

@@ -18,12 +18,12 @@ import click
 
 from feedsvc import authoring, websub
 from feedsvc.authoring import next_number
-from feedsvc.cache import ParseCache
+from feedsvc.cache import ParseCache, make_site_folder
 from feedsvc.checks import check_built, read_documents
 from feedsvc.comparison import compare_documents, compare_feeds, present_entry_ids
 from feedsvc.config import Settings, load_settings
 from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError, escape_unprintable
-from feedsvc.output import build_site
+from feedsvc.output import build_site, check_out_folder
 from feedsvc.repository import (
     Corpus,
     has_article_files,
@@ -177,6 +177,7 @@ def build(settings: Settings, strict: bool, ping: bool, full: bool) -> None:
     if ping and not settings.hubs:
         raise ConfigError("--ping needs a WebSub hub: --hub URL, FEEDSVC_HUB or the hub setting")
     require_articles(settings)
+    check_out_folder(settings.out, settings.articles)
     with collector_paused():
         cache = ParseCache.for_settings(settings)
         corpus = load_corpus(settings, cache=cache)
@@ -295,6 +296,7 @@ def check(settings: Settings, built: Path | None, against: Path | None) -> None:
 def serve(settings: Settings, host: str, port: int, workers: int, server: str, dev: bool) -> None:
     """Serve the site with a production WSGI server (or Flask's development server with --dev)."""
     require_articles(settings)
+    make_site_folder(settings)  # a cache folder others could write is refused here (exit 2)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] %(message)s")
     from feedsvc.server import run_dev, run_production
 

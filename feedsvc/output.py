@@ -6,18 +6,21 @@ import ctypes
 import errno
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from feedsvc.errors import BuildError
+from feedsvc.errors import BuildError, ConfigError
 from feedsvc.hosting import render_hosting_files
+from feedsvc.manifest import MARKER as MARKER
+from feedsvc.manifest import Manifest, manifest_bytes
+from feedsvc.manifest import read_manifest as read_manifest
 from feedsvc.resources import Resource, Stored
 from feedsvc.site import Site
 from feedsvc.urls import NOT_FOUND_FILE, file_path
 
-MARKER = ".feedsvc-build"
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
@@ -40,6 +43,19 @@ def _exchange(first: Path, second: Path) -> bool:
     raise OSError(code, os.strerror(code), str(second))
 
 
+def check_out_folder(out: Path, articles: Path) -> None:
+    """Refuse an output folder inside the articles folder, or one holding it.
+
+    A build replaces its output whole: there it would delete or publish articles.
+    Raises ConfigError.
+    """
+    target, source = out.resolve(), articles.resolve()
+    if target.is_relative_to(source):
+        raise ConfigError(f"setting out: {str(out)!r} must be outside the articles folder")
+    if source.is_relative_to(target):
+        raise ConfigError(f"setting out: {str(out)!r} must not contain the articles folder")
+
+
 def _check_target(out: Path) -> None:
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise BuildError(f"{out}: exists and is not a folder; choose another --out")
@@ -49,63 +65,6 @@ def _check_target(out: Path) -> None:
             f"{out}: folder exists and was not written by feedsvc build; "
             "empty it or choose another --out"
         )
-
-
-MANIFEST_FORMAT = 1
-
-
-class Manifest:
-    """What the build in a folder wrote: one line per resource (path, signature, ETag, size).
-
-    Lines are read whole only when asked for; most of a large site is only looked up.
-    A line that does not read back whole counts as a resource that must be written again.
-    """
-
-    def __init__(self, lines: list[str]) -> None:
-        self._rest: dict[str, str] = {}  # by signature: "ETag<tab>size"
-        self.paths: list[str] = []
-        for line in lines:
-            path, signature, rest = line.split("\t", 2)
-            self._rest[signature] = rest
-            self.paths.append(path)
-
-    def stored(self, signature: str) -> Stored | None:
-        rest = self._rest.get(signature)
-        if rest is None:
-            return None
-        etag, _, size = rest.partition("\t")
-        if not size.isdigit() or not etag.startswith('"'):
-            return None
-        return Stored(etag, int(size), None)
-
-
-def read_manifest(out: Path) -> Manifest | None:
-    """Return the manifest of the build in ``out``; None when there is none to trust.
-
-    A marker of another format, an empty, cut or damaged one, means the next build is
-    a full one.
-    """
-    try:
-        head, *lines, end, last = (out / MARKER).read_text("utf-8").split("\n")
-        if head != _MANIFEST_HEAD or end != f"end {len(lines)}" or last != "":
-            return None
-        return Manifest(lines)
-    except (OSError, ValueError):
-        return None
-
-
-# The marker's first line; then one line per resource: path, signature, ETag, size; then
-# "end <count>", so a marker cut short is never taken for a whole one.
-_MANIFEST_HEAD = f"feedsvc build manifest {MANIFEST_FORMAT}"
-
-
-def _manifest(site: Site) -> bytes:
-    # In the order of rendering, which the same articles and settings always give.
-    everything = {**site.resources, "/" + NOT_FOUND_FILE: site.not_found}
-    lines = [_MANIFEST_HEAD]
-    lines += [f"{p}\t{r.signature}\t{r.etag}\t{r.size}" for p, r in everything.items()]
-    lines.append(f"end {len(lines) - 1}")
-    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 class FolderStore:
@@ -143,6 +102,8 @@ class FolderStore:
     def write(self, relative: str, body: bytes, stamp: float | None = None) -> None:
         # Plain descriptors and string paths: a cold build writes 109,000 files at
         # 100,000 articles, and pathlib and buffered files cost more than the writes.
+        if relative.startswith("/") or "/../" in f"/{relative}/":
+            raise BuildError(f"{relative}: not a path inside the output folder")
         target = os.path.join(self._root, relative)
         parent = os.path.dirname(target)
         if parent not in self._folders:
@@ -183,7 +144,7 @@ def _finish(site: Site, store: FolderStore, live: Path | None = None) -> None:
     for relative, body in sorted(hosting.items()):
         if live is None or not _same(live / relative, body):
             store.write(relative, body)
-    store.write(MARKER, _manifest(site))
+    store.write(MARKER, manifest_bytes(site))
 
 
 def _url_paths(relative: str) -> set[str]:
@@ -295,6 +256,55 @@ def _staging(out: Path) -> Iterator[Path]:
         raise
 
 
+def _keep_unlisted(out: Path, new: Path, manifest: Manifest | None) -> None:
+    """Give ``new`` every file of ``out`` that ``manifest`` does not list (a hard link).
+
+    Replacing ``out`` deletes only what its previous build wrote (the files of the
+    resources its manifest lists); whatever else is there (a file placed by hand, a
+    stray marker's neighbours) stays, unless the new build writes a file of that name.
+    Linked, not moved: ``out`` keeps everything until the new folder replaces it, so a
+    build failed or killed at any point loses nothing. Copied where links cannot be
+    made. Raises OSError.
+    """
+    listed = {file_path(path) for path in manifest.paths} if manifest is not None else set()
+    for path in _unlisted(out, listed | {MARKER}):
+        if not os.path.lexists(new / path):
+            (new / path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(out / path, new / path, follow_symlinks=False)
+            except OSError:
+                shutil.copy2(out / path, new / path, follow_symlinks=False)
+
+
+def _unlisted(out: Path, listed: set[str]) -> Iterator[str]:
+    """Yield the paths below ``out`` of files and links that are not in ``listed``."""
+    for folder, subfolders, names in os.walk(out):
+        relative = os.path.relpath(folder, out)
+        links = [name for name in subfolders if os.path.islink(os.path.join(folder, name))]
+        for name in names + links:
+            path = os.path.normpath(os.path.join(relative, name))
+            if path not in listed:
+                yield path
+
+
+def _take_attributes(out: Path, new: Path) -> None:
+    """Give ``new`` the mode, owner and group of the folder ``out`` it replaces.
+
+    Raises BuildError when they cannot be given (before anything of ``out`` changed).
+    """
+    info = os.lstat(out)
+    try:
+        if (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+            os.chown(new, info.st_uid, info.st_gid)
+        os.chmod(new, stat.S_IMODE(info.st_mode))
+    except OSError as exc:
+        raise BuildError(
+            f"{out}: cannot give the new output the owner {info.st_uid}, group {info.st_gid} "
+            f"and mode {stat.S_IMODE(info.st_mode):o} of the old ({exc.strerror}); "
+            "previous output kept"
+        ) from None
+
+
 def _remove_leftovers(out: Path) -> None:
     for stale in out.parent.glob(f".{out.name}.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed
@@ -332,6 +342,9 @@ def _replace_whole(write: Callable[[Path], tuple[Site, int]], out: Path) -> tupl
     with _staging(out) as temporary:
         result = write(temporary)
         os.chmod(temporary, 0o755)  # mkdtemp makes it 0700; a web server must read it
+        if out.exists():
+            _keep_unlisted(out, temporary, read_manifest(out))
+            _take_attributes(out, temporary)
         if not out.exists():
             os.rename(temporary, out)
         elif _exchange(temporary, out):

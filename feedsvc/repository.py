@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import errno
 import marshal
 import operator
 import os
-import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -26,8 +24,9 @@ from feedsvc.articles import (
 from feedsvc.cache import Entry, ParseCache
 from feedsvc.config import Settings
 from feedsvc.errors import ArticleError, ArticlesDirError
-
-_READ_ATTEMPTS = 3
+from feedsvc.filesystem import FileKey as FileKey
+from feedsvc.filesystem import file_key as file_key
+from feedsvc.reading import read_article_bytes as read_article_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +43,6 @@ class Problem:
             if self.skipped
             else f"{self.path}: warning: {self.reason}"
         )
-
-
-# Size, mtime, ctime (chmod, rename) and inode of a file, links followed: a file whose key
-# is unchanged since it was read is not read again.
-FileKey = tuple[int, int, int, int]
 
 
 class Parsed(NamedTuple):  # a tuple: one per file, made again for each file per load
@@ -151,98 +145,6 @@ def list_article_names(folder: Path) -> list[str]:
     return names
 
 
-# O_NONBLOCK: opening a FIFO named *.txt must not hang. O_NOFOLLOW: a link is never
-# followed unchecked, not even one swapped in after the check (ELOOP, reported).
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
-_READ_CHUNK = 65_536  # bytes asked for at a time past the size fstat gave
-
-
-def read_article_bytes(path: Path, root: Path, limit: int) -> bytes:
-    """Read one article file of at most ``limit`` bytes without following links out of ``root``.
-
-    Raises ArticleError with the reason: a link leading outside the folder, not a
-    regular file, too large, unreadable, gone, or changing while it was read.
-    """
-    fd, target = _open_article(path, root)
-    for attempt in range(_READ_ATTEMPTS):
-        if attempt:
-            try:
-                fd = os.open(target, _OPEN_FLAGS)
-            except OSError as exc:
-                raise _open_error(path, exc) from None
-        try:
-            data = _read_unchanged(path, fd, limit)
-        finally:
-            os.close(fd)
-        if data is not None:
-            return data
-    raise ArticleError(
-        path, "file kept changing while being read; it is read again at the next check"
-    )
-
-
-def _open_article(path: Path, root: Path) -> tuple[int, Path]:
-    """Open ``path``, or the file inside ``root`` the link ``path`` leads to.
-
-    Returns the descriptor and the path opened. Opening the name first, links not
-    followed, spares nearly every file the lstat of a link check; a link fails (ELOOP).
-    """
-    try:
-        return os.open(path, _OPEN_FLAGS), path
-    except OSError as exc:
-        if exc.errno != errno.ELOOP or not path.is_symlink():
-            raise _open_error(path, exc) from None
-    try:
-        target = path.resolve()  # resolving every plain file would cost a stat per folder level
-    except (OSError, RuntimeError):  # a loop of links: RuntimeError before Python 3.13
-        raise ArticleError(path, "link loops back to itself; not followed") from None
-    if not target.is_relative_to(root):
-        raise ArticleError(path, "link points outside the articles folder; not followed")
-    try:
-        return os.open(target, _OPEN_FLAGS), target
-    except OSError as exc:
-        raise _open_error(path, exc) from None
-
-
-def _open_error(path: Path, exc: OSError) -> ArticleError:
-    if isinstance(exc, FileNotFoundError):
-        return ArticleError(path, "file disappeared while being read")
-    if isinstance(exc, PermissionError):
-        return ArticleError(path, "cannot read file (permission denied)")
-    reason = "link changed while being read" if exc.errno == errno.ELOOP else exc.strerror
-    return ArticleError(path, f"cannot open file: {reason}")
-
-
-def _read_unchanged(path: Path, fd: int, limit: int) -> bytes | None:
-    """Return the contents of the open file ``fd``, or None when it changed as it was read."""
-    before = os.fstat(fd)
-    if not stat.S_ISREG(before.st_mode):
-        raise ArticleError(path, "not a regular file")
-    if before.st_size > limit:
-        raise ArticleError(
-            path, f"file is {before.st_size} bytes, over the limit of {limit} (max_file_bytes)"
-        )
-    try:
-        # Up to the end or limit + 1 bytes, as BufferedReader.read(limit + 1) reads, but
-        # asking for the size first: a buffer of the limit (4 MiB by default) for each
-        # file took longer than opening, reading and closing it.
-        data = os.read(fd, before.st_size + 1)
-        if data and len(data) <= limit:
-            chunks = [data]
-            size = len(data)
-            while size <= limit and (chunk := os.read(fd, min(limit + 1 - size, _READ_CHUNK))):
-                chunks.append(chunk)
-                size += len(chunk)
-            data = b"".join(chunks)
-    except OSError as exc:
-        raise ArticleError(path, f"cannot read file: {exc.strerror}") from None
-    after = os.fstat(fd)
-    if len(data) > limit:
-        raise ArticleError(path, f"file grew over the limit of {limit} bytes (max_file_bytes)")
-    unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
-    return data if unchanged and len(data) == after.st_size else None
-
-
 def decode_article(path: Path, data: bytes) -> tuple[str, list[Problem]]:
     """Decode UTF-8 bytes and remove what XML cannot carry.
 
@@ -292,15 +194,6 @@ def _distinct_times(articles: list[Summary]) -> Iterator[Summary]:
 
 
 _CHRONOLOGICAL = operator.attrgetter("published", "number", "id")
-
-
-def file_key(path: str | Path) -> FileKey | None:
-    """Return the key of ``path`` (links followed); None when it cannot be looked at now."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
 def folder_keys(folder: Path) -> dict[str, FileKey | None]:
@@ -391,10 +284,6 @@ def load_corpus(
         root = settings.articles.resolve()
     except (OSError, RuntimeError):  # a loop of links: RuntimeError before Python 3.13
         raise ArticlesDirError(f"{settings.articles}: a loop of symbolic links") from None
-    problems: list[Problem] = []
-    by_id: dict[str, Summary] = {}
-    parsed: dict[str, Parsed] = {}
-    bodies: dict[str, Article] = {}
     known: Mapping[str, Parsed] = previous.parsed if previous is not None else {}
     listed = None
     if keys is None and cache is not None and cache.enabled and not known:
@@ -405,40 +294,72 @@ def load_corpus(
         listing = keys
     else:
         listing = listed() if listed is not None else folder_keys(settings.articles)
-    changed: dict[str, Entry] = {}
-    prefix = os.path.join(settings.articles, "")
+    loading = _Loading(settings, root, known, stored, keep_bodies)
     for name in listing if keys is None else sorted(listing):  # folder_keys sorts
-        key = listing[name]  # taken before reading: a change during the read shows next time
-        result = known.get(name) if known else None
+        loading.add(name, listing[name])
+    if cache is not None:
+        cache.update(loading.changed, (stored.keys() | known.keys()) - loading.parsed.keys())
+    return loading.corpus()
+
+
+class _Loading:
+    """The corpus being loaded: each file's result, from memory, the cache or the file."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        root: Path,
+        known: Mapping[str, Parsed],
+        stored: Mapping[str, Entry],
+        keep_bodies: bool,
+    ) -> None:
+        self.settings = settings
+        self.root = root
+        self.known = known
+        self.stored = stored
+        self.keep_bodies = keep_bodies
+        self.prefix = os.path.join(settings.articles, "")
+        self.problems: list[Problem] = []
+        self.by_id: dict[str, Summary] = {}
+        self.parsed: dict[str, Parsed] = {}
+        self.bodies: dict[str, Article] = {}
+        self.changed: dict[str, Entry] = {}  # the rows the cache learns
+
+    def add(self, name: str, key: FileKey | None) -> None:
+        """Take the file ``name`` whose key, taken before reading, is ``key``.
+
+        A change during the read shows at the next load.
+        """
+        result = self.known.get(name) if self.known else None
         if result is None:
-            entry = stored.get(name)
+            entry = self.stored.get(name)
             if entry is not None:
-                result = _from_cache(prefix, name, entry)
+                result = _from_cache(self.prefix, name, entry)
         article = None
         if result is None or key is None or result.key != key:
-            result, article = _read(settings.articles / name, root, settings, key)
+            result, article = _read(self.settings.articles / name, self.root, self.settings, key)
             entry = _to_cache(result)
             if entry is not None:
-                changed[name] = entry
-        parsed[name] = result
+                self.changed[name] = entry
+        self.parsed[name] = result
         if result.problems:
-            problems.extend(result.problems)
+            self.problems.extend(result.problems)
         summary = result.article
         if summary is None:
-            continue
-        first = by_id.get(summary.id)
+            return
+        first = self.by_id.get(summary.id)
         if first is not None:
             reason = f"duplicate id {summary.id}, already used by {first.source}; skipped"
-            problems.append(Problem(prefix + name, reason))
-            continue
-        by_id[summary.id] = summary
-        if article is not None and keep_bodies:
-            bodies[summary.id] = article
-    if cache is not None:
-        cache.update(changed, (stored.keys() | known.keys()) - parsed.keys())
-    newest_first = tuple(reversed(list(_distinct_times(list(by_id.values())))))
-    kept = {a.id: bodies[a.id] for a in newest_first if a.id in bodies}
-    return Corpus(newest_first, tuple(problems), parsed, settings, kept)
+            self.problems.append(Problem(self.prefix + name, reason))
+            return
+        self.by_id[summary.id] = summary
+        if article is not None and self.keep_bodies:
+            self.bodies[summary.id] = article
+
+    def corpus(self) -> Corpus:
+        newest_first = tuple(reversed(list(_distinct_times(list(self.by_id.values())))))
+        kept = {a.id: self.bodies[a.id] for a in newest_first if a.id in self.bodies}
+        return Corpus(newest_first, tuple(self.problems), self.parsed, self.settings, kept)
 
 
 def _read(

@@ -8,6 +8,7 @@ few values again and again, and nothing on the request path should parse twice.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -85,7 +86,8 @@ def answer(
     """Return the 200 or 304 answer to a GET of ``resource``.
 
     ``with_body`` False leaves the body out (HEAD, headers only): a stored body is then
-    not read. Raises OSError when a stored body cannot be read.
+    not read. Raises OSError when a stored body cannot be read or is not the size it
+    must be.
     """
     size, etag, gzipped = _variant(resource, accept_encoding)
     headers = [
@@ -104,7 +106,12 @@ def answer(
     if gzipped:
         headers.append(("Content-Encoding", "gzip"))
     headers += [("Content-Type", resource.media_type), ("Content-Length", str(size))]
-    return Answer(OK, headers, resource.content(gzipped) if with_body else b"")
+    body = resource.content(gzipped) if with_body else b""
+    if with_body and len(body) != size:
+        # A stored body file that is not the one rendered (cut, replaced): sent with the
+        # length its row gave, it would end the response early or run into the next one.
+        raise OSError(errno.EIO, f"stored body is {len(body)} bytes, not {size}", etag)
+    return Answer(OK, headers, body)
 
 
 def answer_not_found(page: Resource, accept_encoding: str | None, with_body: bool = True) -> Answer:

@@ -8,18 +8,31 @@ bodies it rendered before without rendering them again.
 
 from __future__ import annotations
 
+import errno
 import os
-import tempfile
+import stat
 from pathlib import Path
 
-from feedsvc.cache import ParseCache, Rendered
+from feedsvc.cache import ParseCache
+from feedsvc.cacherows import Rendered
+from feedsvc.filesystem import private_folder, write_atomically
 from feedsvc.resources import Resource, Stored
 
 FOLDER = "bodies"
 
 
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
 def _name(etag: str, gzipped: bool) -> str:
     return etag.strip('"') + (".gz" if gzipped else "")
+
+
+def _make_folder(folder: Path) -> None:
+    """Create the bodies folder, private; OSError when it cannot be or is a link."""
+    problem = private_folder(folder)
+    if problem is not None:
+        raise PermissionError(errno.EPERM, f"bodies folder {problem}", str(folder))
 
 
 class BlobStore:
@@ -27,7 +40,7 @@ class BlobStore:
 
     def __init__(self, folder: Path, cache: ParseCache) -> None:
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        _make_folder(folder)
         self._cache = cache
         # All ETags by signature while a server starts; then the rows are looked up one
         # by one (a rebuild finds almost everything in the site it replaces).
@@ -54,21 +67,32 @@ class BlobStore:
         return resource.without_bodies(self)
 
     def _write(self, name: str, body: bytes | None) -> None:
-        if body is None or os.path.exists(self.folder / name):
+        if body is None:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)  # again, if the folder was deleted
-        handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)
         try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(body)
-            os.replace(temporary, self.folder / name)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+            if stat.S_ISREG(os.lstat(self.folder / name).st_mode):
+                return  # content-addressed: already there (anything else is replaced)
+        except FileNotFoundError:
+            _make_folder(self.folder)  # again, if the folder was deleted
+        write_atomically(self.folder / name, body)
 
     def read(self, etag: str, gzipped: bool) -> bytes:
-        with open(self.folder / _name(etag, gzipped), "rb") as file:
-            return file.read()
+        """Return the whole of the body file, never through a link.
+
+        Exactly the bytes of the file opened, as many as its size then: the caller
+        checks them against the size it sends. Raises OSError.
+        """
+        fd = os.open(self.folder / _name(etag, gzipped), _READ_FLAGS)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise OSError(errno.EINVAL, "not a regular file", etag)
+            body = os.read(fd, info.st_size)
+            while len(body) < info.st_size and (more := os.read(fd, info.st_size - len(body))):
+                body += more
+            return body
+        finally:
+            os.close(fd)
 
     def forget(self, etag: str) -> None:
         """Drop a body found missing, so that the next rebuild renders it again."""

@@ -537,7 +537,10 @@ def test_build_fills_an_empty_existing_folder(
 def test_build_into_the_articles_folder_is_refused(runner: CliRunner, articles_dir: Path) -> None:
     before = {p.name: p.read_bytes() for p in articles_dir.iterdir()}
     result = build(runner, articles_dir, articles_dir)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
+    assert result.output == (
+        f"feedsvc: error: setting out: {str(articles_dir)!r} must be outside the articles folder\n"
+    )
     assert {p.name: p.read_bytes() for p in articles_dir.iterdir()} == before
 
 

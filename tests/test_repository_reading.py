@@ -11,6 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import feedsvc.reading
 from feedsvc.articles import clean_text, looks_binary, needs_cleaning
 from feedsvc.errors import ArticleError
 from feedsvc.repository import Problem, decode_article, read_article_bytes
@@ -98,22 +99,22 @@ def test_what_is_not_a_readable_file_is_refused(
     assert open_descriptors() == before
 
 
-def test_link_swapped_in_after_the_check_is_not_followed(
-    folder: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (folder / "real.txt").write_bytes(b"inside")
+def test_link_to_a_link_leading_outside_is_not_followed(folder: Path) -> None:
     (folder.parent / "secret.txt").write_bytes(b"outside")
+    (folder / "real.txt").symlink_to(folder.parent / "secret.txt")
     (folder / "a.txt").symlink_to("real.txt")
-    real_open = os.open
+    assert reason(folder / "a.txt", folder) == (
+        "link points outside the articles folder; not followed"
+    )
 
-    def swapping_open(path: str | Path, flags: int, *args: int) -> int:
-        if Path(path) == folder / "real.txt":  # checked and resolved: now swap the target
-            (folder / "real.txt").unlink()
-            (folder / "real.txt").symlink_to(folder.parent / "secret.txt")
-        return real_open(path, flags, *args)
 
-    monkeypatch.setattr(os, "open", swapping_open)
-    assert reason(folder / "a.txt", folder) == "cannot open file: link changed while being read"
+@pytest.mark.parametrize("where", ["absolute", "relative"])
+def test_link_through_a_folder_inside_is_followed(folder: Path, where: str) -> None:
+    (folder / "sub").mkdir()
+    (folder / "sub" / "real.txt").write_bytes(b"inside")
+    target = folder / "sub" / "real.txt" if where == "absolute" else Path("sub/real.txt")
+    (folder / "a.txt").symlink_to(target)
+    assert read_article_bytes(folder / "a.txt", folder, LIMIT) == b"inside"
 
 
 def test_file_changed_once_is_read_again(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -174,12 +175,16 @@ def test_open_errors_are_reported(
         (folder / "real.txt").rename(folder / "a.txt")
     real_open = os.open
 
-    def failing_open(path: str | Path, flags: int, *args: int) -> int:
-        if link and Path(path) != folder / "real.txt":
-            return real_open(path, flags, *args)  # the link itself: ELOOP
+    def failing_open(path: str | Path, flags: int, *args: int, **keywords: int) -> int:
+        if link:
+            return real_open(path, flags, *args, **keywords)  # the link itself: ELOOP
         raise error
 
+    def failing_beneath(folder: int, relative: str, flags: int) -> int:
+        raise error  # where the link leads
+
     monkeypatch.setattr(os, "open", failing_open)
+    monkeypatch.setattr(feedsvc.reading, "openat2_beneath", failing_beneath)
     assert reason(folder / "a.txt", folder) == expected
 
 
