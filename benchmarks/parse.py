@@ -37,7 +37,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
-import scale  # noqa: E402
+import scale_corpus  # noqa: E402
 from common import seconds  # noqa: E402
 
 from feedsvc import articles, repository  # noqa: E402
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     with tempfile.TemporaryDirectory(prefix="feedsvc-parse-") as work:
         folder = Path(work) / "articles"
-        scale.generate(folder, args.files)
+        scale_corpus.generate(folder, args.files)
         measure(folder, args.files, args.repeat, revision)
 
 

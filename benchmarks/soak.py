@@ -47,7 +47,7 @@ from types import FrameType
 
 import lxml.etree
 
-from feedsvc.site import make_etag
+from feedsvc.resources import make_etag
 
 PROJECT = Path(__file__).resolve().parent.parent
 SAMPLE_ARTICLES = PROJECT / "articles"
@@ -337,19 +337,27 @@ def start_server(
         )  # fmt: skip
 
 
+READY_IN_A_ROW = 12  # feed answers in a row that show every worker ready, not just one
+
+
 def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
-    """Wait until /healthz answers 200; raise RuntimeError if the server exits or never does."""
+    """Wait until /feed.xml answers 200 READY_IN_A_ROW times in a row (each worker answers
+    503 until it has loaded its site, and /healthz answers before that); raise
+    RuntimeError if the server exits or never does."""
     deadline = time.monotonic() + timeout
+    in_a_row = 0
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with code {process.returncode}")
         try:
-            if fetch(url + "healthz")[0] == 200:
-                return
+            in_a_row = in_a_row + 1 if fetch(url + "feed.xml")[0] == 200 else 0
         except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer /healthz within {timeout:.0f} s")
+            in_a_row = 0
+        if in_a_row >= READY_IN_A_ROW:
+            return
+        if not in_a_row:
+            time.sleep(0.1)
+    raise RuntimeError(f"the server's workers were not all ready within {timeout:.0f} s")
 
 
 def stop_process(process: subprocess.Popen[bytes], grace: float) -> float:

@@ -69,6 +69,8 @@ class Summary:
     published: datetime
     digest: str = field(default="", kw_only=True)
     number: int = field(default=0, kw_only=True)  # the file name's, which orders ties
+    # When the text last changed after the article appeared (see repository); None: never.
+    edited: datetime | None = field(default=None, kw_only=True)
 
     @property
     def slug(self) -> str:
@@ -77,8 +79,8 @@ class Summary:
 
     @property
     def updated(self) -> datetime:
-        """The article's last change; the format has no edit date, so its date."""
-        return self.published
+        """When the article's text last changed: its edit time, else its date."""
+        return self.published if self.edited is None else self.edited
 
 
 @dataclass(slots=True)
@@ -97,6 +99,7 @@ class Article(Summary):
             self.published,
             digest=self.digest,
             number=self.number,
+            edited=self.edited,
         )
 
 

@@ -67,14 +67,14 @@ def _is_hex(text: str, length: int) -> bool:
 
 
 _HEX_DIGITS = "0123456789abcdef"
-_ETAG_LENGTH = 34  # a quoted SHA-256 prefix of 32 hex digits (``site.make_etag``)
+_ETAG_LENGTH = 34  # a quoted SHA-256 prefix of 32 hex digits (``resources.make_etag``)
 
 
 def read_rendered(row: tuple[Any, ...]) -> Rendered | None:
     """Return a rendered row's ETag and sizes, or None when it is not as written.
 
     The ETag names a file of the bodies folder: anything but the quoted hex digits
-    ``site.make_etag`` gives (``"../../etc/passwd"``) is refused.
+    ``resources.make_etag`` gives (``"../../etc/passwd"``) is refused.
     """
     etag, size, gzip_size = row
     if type(etag) is not str or type(size) is not int or size < 0:

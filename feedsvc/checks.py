@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from feedsvc.config import Settings
-from feedsvc.feeds import FEED_PATHS
+from feedsvc.urls import FEED_PATHS
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")

@@ -22,7 +22,8 @@ from feedsvc.config import Settings, load_settings
 from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError
 from feedsvc.output import build_site, check_out_folder
 from feedsvc.repository import Corpus, has_article_files, list_article_files, load_corpus
-from feedsvc.site import Site, file_path, render_site
+from feedsvc.site import Site, render_site
+from feedsvc.urls import file_path
 
 PROGRESS_LINES_FROM = 1000  # without a terminal, only builds this large log progress
 
@@ -177,8 +178,8 @@ def notify_hubs(published: dict[str, str], site: Site, settings: Settings) -> No
         click.echo("no feed changed; no WebSub hub notified")
         return
     click.echo(f"notifying {len(settings.hubs)} WebSub hub(s) of {', '.join(changed)}")
-    websub.publish_in_background(settings.hubs, changed)
-    websub.wait_pending()  # at most websub.EXIT_WAIT seconds; a failure is logged, not fatal
+    pings = websub.publish_in_background(settings.hubs, changed)
+    websub.wait_pending(pings)  # at most websub.EXIT_WAIT seconds; a failure is logged, not fatal
 
 
 def articles_present(settings: Settings) -> set[str] | None:

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from feedsvc.dating import SOURCES
 from feedsvc.errors import ConfigError
 
 DEFAULT_CONFIG = Path("feedsvc.toml")
@@ -40,6 +41,9 @@ class Settings:
     # Where parsed articles and rendered pages are kept between runs; None: nowhere
     # (every run reads and renders everything). load_settings fills in a default.
     cache_dir: Path | None = None
+    # Where an article's edit time comes from: "auto" (git in a work tree, else the edits
+    # feedsvc notices), "git", "mtime" or "none" (see dating.py and the README).
+    updated_from: str = "auto"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -147,6 +151,12 @@ def _path(value: object) -> Path:
     return Path(_text(value))
 
 
+def _updated_from(value: object) -> str:
+    if value not in SOURCES:
+        raise ValueError(f"must be one of {', '.join(SOURCES)}")
+    return str(value)
+
+
 def _lines(value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         items: list[object] = list(value.split(","))
@@ -174,6 +184,7 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "max_file_bytes": _positive_int,
     "hub": _hubs,
     "cache_dir": _path,
+    "updated_from": _updated_from,
 }
 # Setting names whose Settings field is named differently.
 _FIELDS = {"hub": "hubs"}

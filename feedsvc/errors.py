@@ -41,3 +41,7 @@ class ArticlesDirError(FeedsvcError):
 
 class BuildError(FeedsvcError):
     """Writing the static output failed; the previous output is left as it was."""
+
+
+class HistoryError(FeedsvcError):
+    """git could not read the history of the articles folder (a broken repository)."""

@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from feedsvc.errors import BuildError
+from feedsvc.resources import Resource, describe
 from feedsvc.responses import answer, answer_not_found
-from feedsvc.site import NOT_FOUND_FILE, REDIRECTS, Resource, Site, describe
+from feedsvc.site import Site
+from feedsvc.urls import NOT_FOUND_FILE, REDIRECTS
 
 HEADERS_FILE = "_headers"
 REDIRECTS_FILE = "_redirects"

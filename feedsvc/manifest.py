@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from feedsvc.site import NOT_FOUND_FILE, Site, Stored
+from feedsvc.resources import Stored
+from feedsvc.site import Site
+from feedsvc.urls import NOT_FOUND_FILE
 
 MARKER = ".feedsvc-build"
 MANIFEST_FORMAT = 1

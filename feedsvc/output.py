@@ -17,7 +17,9 @@ from feedsvc.hosting import render_hosting_files
 from feedsvc.manifest import MARKER as MARKER
 from feedsvc.manifest import Manifest, manifest_bytes
 from feedsvc.manifest import read_manifest as read_manifest
-from feedsvc.site import NOT_FOUND_FILE, Resource, Site, Stored, file_path
+from feedsvc.resources import Resource, Stored
+from feedsvc.site import Site
+from feedsvc.urls import NOT_FOUND_FILE, file_path
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -146,7 +148,7 @@ def _finish(site: Site, store: FolderStore, live: Path | None = None) -> None:
 
 
 def _url_paths(relative: str) -> set[str]:
-    """Return the URL paths whose file is ``relative`` (see ``site.file_path``)."""
+    """Return the URL paths whose file is ``relative`` (see ``urls.file_path``)."""
     paths = {"/" + relative}
     if relative == "index.html" or relative.endswith("/index.html"):
         paths.add("/" + relative.removesuffix("index.html"))

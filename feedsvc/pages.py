@@ -17,18 +17,21 @@ import base64
 import functools
 import hashlib
 import itertools
+import logging
 import operator
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import typing
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import jinja2
 
 from feedsvc.articles import Article
 from feedsvc.config import Settings
-from feedsvc.feeds import article_path
+from feedsvc.escaping import html_escape_all
+from feedsvc.urls import article_path, index_page_count, index_path
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -49,6 +52,7 @@ _ENV = jinja2.Environment(
     lstrip_blocks=True,
     auto_reload=False,  # the templates ship with the package: no stat per get_template
 )
+log = logging.getLogger("feedsvc")
 _MARKS = range(0xE000, 0xF900)  # the private-use area: sentinel marks
 Label = Callable[[str], str]
 
@@ -71,11 +75,6 @@ class IndexPage:
     @property
     def older_path(self) -> str | None:
         return index_path(self.number + 1) if self.number < self.count else None
-
-
-def index_path(number: int) -> str:
-    """Return the site path of index page ``number``: ``""`` for the first, ``page/N/`` after."""
-    return "" if number == 1 else f"page/{number}/"
 
 
 def human_date(moment: datetime) -> str:
@@ -107,32 +106,6 @@ def _jinja_article_page(article: Article, settings: Settings) -> bytes:
 def _jinja_index_page(articles: Sequence[Article], settings: Settings, page: IndexPage) -> bytes:
     """Jinja's rendering of an index page: what render_index_page must equal."""
     return _render("index.html", settings, articles=articles, page=page)
-
-
-def _escape(text: str) -> bytes:
-    """Return ``text`` in UTF-8, escaped as Jinja's autoescape (``markupsafe.escape``) does.
-
-    The same five replacements (``&#34;`` and ``&#39;``, unlike html.escape), made on
-    the UTF-8 bytes, where ASCII bytes never occur inside a multi-byte sequence: about
-    three times as fast as markupsafe on non-ASCII text, which it scans as 16-bit units.
-    """
-    return (
-        text.encode()
-        .replace(b"&", b"&amp;")
-        .replace(b"<", b"&lt;")
-        .replace(b">", b"&gt;")
-        .replace(b'"', b"&#34;")
-        .replace(b"'", b"&#39;")
-    )
-
-
-def _escape_all(texts: Sequence[str]) -> list[bytes]:
-    """Return each of ``texts`` escaped (_escape), all in one call over them joined by NUL:
-    a call per text costs more than a title's characters do."""
-    escaped = _escape("\0".join(texts)).split(b"\0")
-    if len(escaped) != len(texts):  # a text holds NUL itself, or there is none
-        return [_escape(text) for text in texts]
-    return escaped
 
 
 # The fields a compiled template has slots for, in the order of the values filling them.
@@ -266,7 +239,6 @@ def _texts(article: Article) -> tuple[str, str, str]:
     return article.slug, article.title, article.standfirst
 
 
-@functools.lru_cache(maxsize=64)
 def _article_skeleton(
     settings: Settings, case: tuple[bool, bool], paragraphs: bool
 ) -> tuple[_Skeleton, bytes]:
@@ -290,11 +262,32 @@ def _article_skeleton(
     return _skeleton(pieces, _ARTICLE_FIELDS), separator.encode()
 
 
+T = TypeVar("T")
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(compile: Callable[..., T], *key: Hashable) -> T | None:
+    """Return ``compile(*key)``, remembered; None, with one warning, when the template shows
+    what the compiled pages cannot (a field the probes lack, a field outside its loop):
+    Jinja then renders those pages itself, slower but whole."""
+    try:
+        return compile(*key)
+    except (jinja2.UndefinedError, RuntimeError) as exc:
+        log.warning("%s: pages rendered by Jinja, not compiled: %s", compile.__name__, exc)
+        return None
+
+
 def render_article_page(article: Article, settings: Settings) -> bytes:
     """Return the HTML page of one article."""
     paragraphs = article.paragraphs
-    skeleton, separator = _article_skeleton(settings, _case(article), bool(paragraphs))
-    escaped = iter(_escape_all((*_texts(article), *paragraphs)))
+    case = _case(article)
+    compiled: tuple[_Skeleton, bytes] | None = _compiled(
+        _article_skeleton, settings, case, bool(paragraphs)
+    )
+    if compiled is None:
+        return _jinja_article_page(article, settings)
+    skeleton, separator = compiled
+    escaped = iter(html_escape_all((*_texts(article), *paragraphs)))
     return skeleton.fill((*_values(article, escaped), separator.join(escaped)))
 
 
@@ -326,7 +319,6 @@ def _row(pieces: list[str], row: int) -> tuple[int, int, _Skeleton]:
     return where[0], where[-1], _skeleton(["", *row_fields, ""], _ARTICLE_FIELDS)
 
 
-@functools.lru_cache(maxsize=256)
 def _index_parts(
     settings: Settings, first: bool, last: bool, cases: tuple[tuple[bool, bool], ...]
 ) -> _IndexParts:
@@ -350,7 +342,6 @@ def _index_parts(
     )
 
 
-@functools.lru_cache(maxsize=16)
 def _empty_index(settings: Settings, first: bool, last: bool) -> _Skeleton:
     def context(label: Label) -> dict[str, object]:
         return _probe_context(articles=[], page=_page_probe(label, first, last))
@@ -363,7 +354,7 @@ def render_index_pages(
 ) -> Iterator[tuple[str, bytes]]:
     """Yield ``(path, html)`` for every index page, newest articles on the first."""
     size = settings.page_size
-    count = max(1, -(-len(articles) // size))
+    count = index_page_count(len(articles), size)
     for number in range(1, count + 1):
         page = IndexPage(number, count)
         yield (
@@ -375,16 +366,22 @@ def render_index_pages(
 def render_index_page(articles: Sequence[Article], settings: Settings, page: IndexPage) -> bytes:
     """Return the HTML of one index page listing ``articles``."""
     first, last = page.newer_path is None, page.older_path is None
-    paths = _escape_all([page.path, page.newer_path or "", page.older_path or ""])
+    paths = html_escape_all([page.path, page.newer_path or "", page.older_path or ""])
     frame = (str(page.number).encode(), str(page.count).encode(), *paths)
     if not articles:
-        return _empty_index(settings, first, last).fill(frame)
+        empty = _compiled(_empty_index, settings, first, last)
+        return empty.fill(frame) if empty is not None else _jinja_index_page([], settings, page)
     cases = [_case(article) for article in articles]
     # Row n comes from the parts compiled with rows n and n + 1 (the last row: n - 1 and n).
     pairs = list(itertools.pairwise(cases))
     final = pairs[-1] if pairs else (cases[0], cases[0])
-    parts = {pair: _index_parts(settings, first, last, pair) for pair in {*pairs, final}}
-    escaped = iter(_escape_all([text for article in articles for text in _texts(article)]))
+    compiled = {
+        pair: _compiled(_index_parts, settings, first, last, pair) for pair in {*pairs, final}
+    }
+    if None in compiled.values():
+        return _jinja_index_page(articles, settings, page)
+    parts = typing.cast(dict[tuple[tuple[bool, bool], ...], _IndexParts], compiled)
+    escaped = iter(html_escape_all([text for article in articles for text in _texts(article)]))
     rows = [_values(article, escaped) for article in articles]
     chunks = [parts[pairs[0] if pairs else final].head.fill(frame)]
     for values, pair in zip(rows, pairs, strict=False):  # all rows but the last

@@ -16,7 +16,7 @@ from functools import lru_cache
 from werkzeug.http import parse_accept_header, parse_date, parse_etags, unquote_etag
 
 from feedsvc.pages import CONTENT_SECURITY_POLICY
-from feedsvc.site import HTML, Resource
+from feedsvc.resources import HTML, Resource
 
 OK = "200 OK"
 NOT_MODIFIED = "304 Not Modified"

@@ -16,7 +16,7 @@ from pathlib import Path
 from feedsvc.cache import ParseCache
 from feedsvc.cacherows import Rendered
 from feedsvc.filesystem import private_folder, write_atomically
-from feedsvc.site import Resource, Stored
+from feedsvc.resources import Resource, Stored
 
 FOLDER = "bodies"
 

@@ -21,10 +21,12 @@ from feedsvc.cache import ParseCache, first_start, site_folder
 from feedsvc.config import Settings, load_settings
 from feedsvc.errors import FeedsvcError
 from feedsvc.repository import Corpus, FileKey, file_key, folder_keys, is_candidate, load_corpus
+from feedsvc.resources import Resource
 from feedsvc.responses import Answer, answer, answer_not_found
-from feedsvc.site import REDIRECTS, Resource, Site, render_site
+from feedsvc.site import Site, render_site
 from feedsvc.store import FOLDER as BODIES
 from feedsvc.store import BlobStore
+from feedsvc.urls import REDIRECTS
 from feedsvc.websub import announce_changes
 
 log = logging.getLogger("feedsvc")

@@ -22,8 +22,9 @@ from pathlib import Path
 
 from feedsvc import __version__
 from feedsvc.config import Settings
-from feedsvc.feeds import FEED_PATHS
-from feedsvc.site import Site, file_path, make_etag
+from feedsvc.resources import make_etag
+from feedsvc.site import Site
+from feedsvc.urls import FEED_PATHS, file_path
 
 log = logging.getLogger("feedsvc")
 
@@ -35,8 +36,7 @@ EXIT_WAIT = 10.0  # seconds the CLI waits for pending pings before it exits
 MAX_RETRY_AFTER = 60.0  # a hub's Retry-After is honoured up to this many seconds
 USER_AGENT = f"feedsvc/{__version__} (WebSub publisher)"
 
-_pending: set[threading.Thread] = set()
-_pending_lock = threading.Lock()
+THREAD_NAME = "feedsvc-websub"  # every ping thread's, so that they can be found
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -184,11 +184,7 @@ def publish(
 
 
 def _run(hub: str, feed_urls: Sequence[str]) -> None:
-    try:
-        publish([hub], feed_urls, DEFAULT_TIMEOUT, DEFAULT_RETRIES, DEFAULT_BACKOFF)
-    finally:
-        with _pending_lock:
-            _pending.discard(threading.current_thread())
+    publish([hub], feed_urls, DEFAULT_TIMEOUT, DEFAULT_RETRIES, DEFAULT_BACKOFF)
 
 
 def publish_in_background(hubs: Iterable[str], feed_urls: Sequence[str]) -> list[threading.Thread]:
@@ -202,10 +198,8 @@ def publish_in_background(hubs: Iterable[str], feed_urls: Sequence[str]) -> list
         return threads
     for hub in hubs:
         thread = threading.Thread(
-            target=_run, args=(hub, tuple(feed_urls)), name="feedsvc-websub", daemon=True
+            target=_run, args=(hub, tuple(feed_urls)), name=THREAD_NAME, daemon=True
         )
-        with _pending_lock:
-            _pending.add(thread)
         thread.start()
         threads.append(thread)
     return threads
@@ -225,25 +219,21 @@ def announce_changes(
     return publish_in_background(settings.hubs, changed)
 
 
-def wait_pending(timeout: float | None = None) -> bool:
-    """Wait up to ``timeout`` seconds (default EXIT_WAIT) for background pings to finish.
+def wait_pending(threads: Iterable[threading.Thread], timeout: float | None = None) -> bool:
+    """Wait up to ``timeout`` seconds (default EXIT_WAIT) for the ping ``threads`` to finish.
 
     Returns True when none is left; otherwise logs that they were abandoned.
     """
     limit = EXIT_WAIT if timeout is None else timeout
     deadline = time.monotonic() + limit
-    while True:
-        with _pending_lock:
-            pending = list(_pending)
-        if not pending:
-            return True
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            log.warning(
-                "gave up waiting for %d WebSub hub notification(s) after %g s; "
-                "subscribers of those hubs will see the change when they next poll",
-                len(pending),
-                limit,
-            )
-            return False
-        pending[0].join(remaining)
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    pending = [thread for thread in threads if thread.is_alive()]
+    if pending:
+        log.warning(
+            "gave up waiting for %d WebSub hub notification(s) after %g s; "
+            "subscribers of those hubs will see the change when they next poll",
+            len(pending),
+            limit,
+        )
+    return not pending

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,6 +13,9 @@ import pytest
 from feedsvc.config import Settings
 from feedsvc.repository import load_corpus
 from tests.conftest import LiveServer, require_tool
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Route
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -30,7 +34,7 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def browser_page(tmp_path: Path) -> Iterator[object]:
+def browser_page(tmp_path: Path) -> Iterator[Page]:
     executable = require_tool(shutil.which("chromium"), "chromium")
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
@@ -38,13 +42,13 @@ def browser_page(tmp_path: Path) -> Iterator[object]:
             page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
             outside: list[str] = []
 
-            def guard(route: object) -> None:
-                request = route.request  # type: ignore[attr-defined]
+            def guard(route: Route) -> None:
+                request = route.request
                 if urlsplit(request.url).hostname == "127.0.0.1":
-                    route.continue_()  # type: ignore[attr-defined]
+                    route.continue_()
                 else:
                     outside.append(request.url)
-                    route.abort()  # type: ignore[attr-defined]
+                    route.abort()
 
             page.route("**/*", guard)
             yield page
@@ -54,9 +58,9 @@ def browser_page(tmp_path: Path) -> Iterator[object]:
 
 
 def test_index_and_article_in_a_real_browser(
-    live_server: LiveServer, browser_page: object, tmp_path: Path
+    live_server: LiveServer, browser_page: Page, tmp_path: Path
 ) -> None:
-    page: playwright_api.Page = browser_page  # type: ignore[assignment]
+    page = browser_page
     settings = Settings(articles=live_server.articles)
     corpus = load_corpus(settings)
     articles = corpus.full_articles(corpus.articles)

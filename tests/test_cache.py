@@ -23,14 +23,17 @@ import pytest
 from flask.testing import FlaskClient
 
 import feedsvc.cache
+import feedsvc.pages
 import feedsvc.site
 from feedsvc import repository
 from feedsvc.cache import DATABASE, ParseCache, site_folder
 from feedsvc.config import Settings
 from feedsvc.repository import Corpus, load_corpus
-from feedsvc.site import NOT_FOUND_FILE, Resource, Site, render_site
+from feedsvc.resources import Resource
+from feedsvc.site import Site, render_site
 from feedsvc.store import FOLDER as BODIES
 from feedsvc.store import BlobStore
+from feedsvc.urls import NOT_FOUND_FILE
 from feedsvc.web import SiteState, create_app
 
 SEED = "000_cab78a8f5eee25a1.txt"  # one of the sample articles
@@ -679,7 +682,7 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How often each renderer of ``feedsvc.site`` is called."""
     counts: dict[str, int] = {}
     names = ("render_article_page", "render_index_page", "render_not_found")
-    for name in (*names, "build_rss", "build_atom", "build_json"):
+    for name in (*names, "build_documents", "build_json"):
         original = getattr(feedsvc.site, name)
 
         def counting(*args: Any, name: str = name, original: Any = original) -> Any:
@@ -725,8 +728,7 @@ def test_a_restart_renders_only_what_a_server_keeps_in_memory(
     # The feeds, the front page and the 404 page are always rendered; nothing else.
     assert renders == {
         "render_index_page": 1,
-        "build_rss": 1,
-        "build_atom": 1,
+        "build_documents": 2,  # feed.xml and atom.xml
         "build_json": 1,
         "render_not_found": 1,
     }
@@ -865,7 +867,7 @@ def test_workers_starting_together_render_each_page_once(
     # find every body there, instead of all rendering everything at once.
     settings = dataclasses.replace(settings, cache_dir=tmp_path / "cache")
     rendered: list[str] = []
-    render = feedsvc.site.render_article_page
+    render = feedsvc.pages.render_article_page  # what feedsvc.site calls
 
     def counting(article: Any, site_settings: Settings) -> bytes:
         rendered.append(article.id)

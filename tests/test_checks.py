@@ -15,12 +15,12 @@ import lxml.etree
 import pytest
 from click.testing import CliRunner, Result
 
-import feedsvc.feeds
+import feedsvc.entries
 from feedsvc.checks import Entry, check_built, is_absolute_url, parse_rfc822, parse_rfc3339
 from feedsvc.cli import cli
 from feedsvc.comparison import compare_entries, compare_feeds, present_entry_ids
 from feedsvc.config import Settings
-from feedsvc.feeds import entry_id
+from feedsvc.entries import entry_id
 from feedsvc.output import write_site
 from feedsvc.repository import load_corpus
 from feedsvc.site import render_site
@@ -456,7 +456,7 @@ def test_changed_ids_are_reported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A code change that derives ids differently: same links, new ids.
-    monkeypatch.setattr(feedsvc.feeds, "ARTICLE_NAMESPACE", uuid.UUID(int=1))
+    monkeypatch.setattr(feedsvc.entries, "ARTICLE_NAMESPACE", uuid.UUID(int=1))
     current = build(settings, tmp_path / "public")
     monkeypatch.undo()
     result, problems = against(runner, settings, current, published)
@@ -546,7 +546,7 @@ def test_dates_moved_backwards_are_reported(
     result, problems = against(runner, settings, current, published)
     assert result.exit_code == 1
     (ident,) = present_entry_ids([article.name])
-    fields = {}
+    fields: dict[str, list[str]] = {}
     for path, reason in problems:
         subject, change = reason.split(": ", 1)
         assert subject == f"entry {ident}"

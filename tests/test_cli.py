@@ -23,7 +23,9 @@ from feedsvc.config import Settings
 from feedsvc.hosting import HEADERS_FILE, NGINX_FILE, REDIRECTS_FILE, render_hosting_files
 from feedsvc.output import MARKER, read_manifest
 from feedsvc.repository import load_corpus
-from feedsvc.site import NOT_FOUND_FILE, Site, file_path, make_etag, render_site
+from feedsvc.resources import make_etag
+from feedsvc.site import Site, render_site
+from feedsvc.urls import NOT_FOUND_FILE, file_path
 from tests.conftest import BASE_URL
 
 HOSTING_FILES = {HEADERS_FILE, NGINX_FILE, REDIRECTS_FILE}
@@ -57,8 +59,8 @@ def leftovers(out: Path) -> list[str]:
 
 
 def expected_files(site: Site) -> dict[str, bytes]:
-    files = {file_path(path): resource.body for path, resource in site.resources.items()}
-    files[NOT_FOUND_FILE] = site.not_found.body
+    files = {file_path(path): resource.content() for path, resource in site.resources.items()}
+    files[NOT_FOUND_FILE] = site.not_found.content()
     files.update(render_hosting_files(site))  # _headers and nginx.conf
     return files
 
@@ -299,7 +301,7 @@ def previous(runner: CliRunner, articles_dir: Path, tmp_path: Path) -> Path:
 def _raise_after(count: int, error: BaseException) -> Callable[..., None]:
     """A ``write_file`` that raises ``error`` after ``count`` files."""
     original = feedsvc.output.write_file
-    calls = []
+    calls: list[str] = []
 
     def write_file(path: str, body: bytes, stamp: float | None = None) -> None:
         if len(calls) >= count:
@@ -402,7 +404,7 @@ def test_failed_second_rename_without_exchange_keeps_previous_output(
         rename(source, target)
 
     monkeypatch.setattr(feedsvc.output, "_exchange", lambda first, second: False)
-    monkeypatch.setattr(feedsvc.output.os, "rename", rename_once)
+    monkeypatch.setattr(os, "rename", rename_once)  # the os module feedsvc.output uses
     result = build(runner, articles_dir, previous, "--full")
     monkeypatch.undo()
     assert result.exit_code == 1
@@ -427,7 +429,7 @@ def test_undeletable_old_output_does_not_fail_a_finished_build(
 
     if not exchange:
         monkeypatch.setattr(feedsvc.output, "_exchange", lambda first, second: False)
-    monkeypatch.setattr(feedsvc.output.shutil, "rmtree", rmtree_fails)
+    monkeypatch.setattr(shutil, "rmtree", rmtree_fails)  # the shutil module feedsvc.output uses
     result = build(runner, articles_dir, previous, "--full")
     monkeypatch.undo()
     assert result.exit_code == 0, result.output

@@ -196,7 +196,7 @@ BAD_TEXT = {name: bad for name, bad in BAD.items() if isinstance(bad.value, str)
 @pytest.mark.parametrize("bad", BAD_TEXT.values(), ids=BAD_TEXT.keys())
 def test_bad_environment_value_raises_config_error(bad: Bad) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_settings(env={"FEEDSVC_" + bad.key.upper(): bad.value})
+        load_settings(env={"FEEDSVC_" + bad.key.upper(): str(bad.value)})
     _check(caught.value, bad, "the environment")
 
 
@@ -237,3 +237,16 @@ def test_feedsvc_entry_must_be_a_table(cwd: Path) -> None:
 def test_zone_property_gives_the_site_zone() -> None:
     settings = load_settings(env={"FEEDSVC_TIMEZONE": "Europe/Paris"})
     assert settings.zone.key == "Europe/Paris"
+
+
+@pytest.mark.parametrize("source", ["auto", "git", "mtime", "none"])
+def test_updated_from_takes_each_source(source: str) -> None:
+    assert load_settings(None, {"FEEDSVC_UPDATED_FROM": source}).updated_from == source
+
+
+def test_updated_from_refuses_another_source_naming_the_choices() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(None, {"FEEDSVC_UPDATED_FROM": "svn"})
+    assert str(raised.value) == (
+        "setting updated_from from the environment: 'svn' must be one of auto, git, mtime, none"
+    )

@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from feedsvc import __version__
 from feedsvc.articles import Article, clean_text
 from feedsvc.config import Settings
-from feedsvc.feeds import build_atom, build_json, build_rss, entry_id
+from feedsvc.entries import entry_id
+from feedsvc.feeds import build_atom, build_json, build_rss
 from feedsvc.repository import Corpus, load_corpus
 from feedsvc.site import Site, render_site
 from tests.conftest import BASE_URL, SAMPLE_ARTICLES
@@ -114,7 +115,7 @@ def site(settings: Settings) -> Site:
 @pytest.mark.parametrize(("path", "version"), [("/feed.xml", "rss20"), ("/atom.xml", "atom10")])
 def test_sample_feeds_parse_cleanly(settings: Settings, path: str, version: str) -> None:
     corpus = load_corpus(settings)
-    document = parsed_feed(render_site(corpus, settings).resources[path].body)
+    document = parsed_feed(render_site(corpus, settings).resources[path].content())
     assert document.version == version
     assert len(document.entries) == min(len(corpus.articles), settings.item_limit) > 0
     for entry, article in zip(document.entries, corpus.full_articles(corpus.articles), strict=True):
@@ -128,7 +129,7 @@ def test_sample_feeds_parse_cleanly(settings: Settings, path: str, version: str)
 
 def test_sample_json_feed_has_every_article(settings: Settings) -> None:
     corpus = load_corpus(settings)
-    document = json.loads(render_site(corpus, settings).resources["/feed.json"].body)
+    document = json.loads(render_site(corpus, settings).resources["/feed.json"].content())
     assert [item["id"] for item in document["items"]] == [entry_id(a) for a in corpus.articles]
     assert all(item["content_html"] for item in document["items"])
 
@@ -139,11 +140,11 @@ def test_sample_json_feed_has_every_article(settings: Settings) -> None:
 def test_entries_are_newest_first_in_every_format(site: Site) -> None:
     expected = [entry_id(article) for article in ORDER]
     assert [a.id for a in ORDER] == [f"{n:016x}" for n in (2, 4, 5, 3, 1)]
-    rss = xml(site.resources["/feed.xml"].body)
+    rss = xml(site.resources["/feed.xml"].content())
     assert rss.xpath("/rss/channel/item/guid/text()") == expected
-    atom = xml(site.resources["/atom.xml"].body)
+    atom = xml(site.resources["/atom.xml"].content())
     assert atom.xpath("/atom:feed/atom:entry/atom:id/text()", namespaces=NS) == expected
-    items = json.loads(site.resources["/feed.json"].body)["items"]
+    items = json.loads(site.resources["/feed.json"].content())["items"]
     assert [item["id"] for item in items] == expected
 
 
@@ -155,7 +156,9 @@ def test_feeds_follow_the_repository_order(settings: Settings, tmp_path: Path) -
         name = f"{number:03d}_{number:016x}.txt"
         (folder / name).write_text(f"{date}\n\nArticle {number}\nStandfirst\n\nBody.\n")
     settings = dataclasses.replace(settings, articles=folder)
-    document = parsed_feed(render_site(load_corpus(settings), settings).resources["/atom.xml"].body)
+    document = parsed_feed(
+        render_site(load_corpus(settings), settings).resources["/atom.xml"].content()
+    )
     assert [entry.title for entry in document.entries] == [
         "Article 2", "Article 4", "Article 3", "Article 1"
     ]  # fmt: skip
@@ -164,9 +167,9 @@ def test_feeds_follow_the_repository_order(settings: Settings, tmp_path: Path) -
 def test_item_limit_keeps_the_newest(settings: Settings) -> None:
     site = render_site(Corpus(ORDER, ()), dataclasses.replace(settings, item_limit=2))
     expected = [entry_id(article) for article in ORDER[:2]]
-    assert [e.id for e in parsed_feed(site.resources["/feed.xml"].body).entries] == expected
-    assert [e.id for e in parsed_feed(site.resources["/atom.xml"].body).entries] == expected
-    items = json.loads(site.resources["/feed.json"].body)["items"]
+    assert [e.id for e in parsed_feed(site.resources["/feed.xml"].content()).entries] == expected
+    assert [e.id for e in parsed_feed(site.resources["/atom.xml"].content()).entries] == expected
+    items = json.loads(site.resources["/feed.json"].content())["items"]
     assert [item["id"] for item in items] == expected
     # Every article keeps its page; only the feeds are limited.
     assert {f"/articles/{a.slug}/" for a in ORDER} <= set(site.resources)
@@ -176,7 +179,7 @@ def test_item_limit_keeps_the_newest(settings: Settings) -> None:
 
 
 def test_ids_are_version_5_uuid_urns_and_distinct(site: Site) -> None:
-    ids = [entry.id for entry in parsed_feed(site.resources["/atom.xml"].body).entries]
+    ids = [entry.id for entry in parsed_feed(site.resources["/atom.xml"].content()).entries]
     assert len(set(ids)) == len(ORDER)
     for value in ids:
         assert value.startswith("urn:uuid:")
@@ -184,7 +187,7 @@ def test_ids_are_version_5_uuid_urns_and_distinct(site: Site) -> None:
 
 
 def test_rss_guid_is_not_a_permalink(site: Site) -> None:
-    rss = xml(site.resources["/feed.xml"].body)
+    rss = xml(site.resources["/feed.xml"].content())
     assert set(rss.xpath("/rss/channel/item/guid/@isPermaLink")) == {"false"}
 
 
@@ -220,7 +223,7 @@ def test_links_are_absolute_under_the_base_url(settings: Settings) -> None:
     site = render_site(Corpus(ORDER, ()), dataclasses.replace(settings, base_url=base))
     pages = [f"{base}articles/{article.slug}/" for article in ORDER]
 
-    rss = xml(site.resources["/feed.xml"].body)
+    rss = xml(site.resources["/feed.xml"].content())
     assert rss.xpath("/rss/channel/link/text()") == [base]
     assert rss.xpath("/rss/channel/item/link/text()") == pages
     assert rss.xpath("/rss/channel/atom:link[@rel='self']/@href", namespaces=NS) == [
@@ -230,14 +233,14 @@ def test_links_are_absolute_under_the_base_url(settings: Settings) -> None:
         "application/rss+xml"
     ]
 
-    atom = xml(site.resources["/atom.xml"].body)
+    atom = xml(site.resources["/atom.xml"].content())
     assert atom.xpath("/atom:feed/atom:link[@rel='self']/@href", namespaces=NS) == [
         base + "atom.xml"
     ]
     assert atom.xpath("/atom:feed/atom:link[@rel='alternate']/@href", namespaces=NS) == [base]
     assert atom.xpath("/atom:feed/atom:entry/atom:link/@href", namespaces=NS) == pages
 
-    document = json.loads(site.resources["/feed.json"].body)
+    document = json.loads(site.resources["/feed.json"].content())
     assert document["home_page_url"] == base
     assert document["feed_url"] == base + "feed.json"
     assert [item["url"] for item in document["items"]] == pages
@@ -248,10 +251,10 @@ def test_links_are_absolute_under_the_base_url(settings: Settings) -> None:
 
 def test_feed_updated_is_the_newest_entry_not_now(site: Site) -> None:
     newest = ORDER[0].updated
-    rss = xml(site.resources["/feed.xml"].body)
+    rss = xml(site.resources["/feed.xml"].content())
     (last_build,) = rss.xpath("/rss/channel/lastBuildDate/text()")
     assert parsedate_to_datetime(last_build) == newest
-    atom = xml(site.resources["/atom.xml"].body)
+    atom = xml(site.resources["/atom.xml"].content())
     (updated,) = atom.xpath("/atom:feed/atom:updated/text()", namespaces=NS)
     assert datetime.fromisoformat(updated) == newest
     for path in ("/feed.xml", "/atom.xml", "/feed.json", "/"):
@@ -270,13 +273,13 @@ def test_empty_corpus_gives_valid_fixed_feeds(settings: Settings) -> None:
     first = render_site(Corpus((), ()), settings)
     second = render_site(Corpus((), ()), settings)
     for path in ("/feed.xml", "/atom.xml"):
-        assert parsed_feed(first.resources[path].body).entries == []
-        assert first.resources[path].body == second.resources[path].body
-    (updated,) = xml(first.resources["/atom.xml"].body).xpath(
+        assert parsed_feed(first.resources[path].content()).entries == []
+        assert first.resources[path].body == second.resources[path].content()
+    (updated,) = xml(first.resources["/atom.xml"].content()).xpath(
         "/atom:feed/atom:updated/text()", namespaces=NS
     )
     assert datetime.fromisoformat(updated) == datetime(1970, 1, 1, tzinfo=UTC)
-    assert json.loads(first.resources["/feed.json"].body)["items"] == []
+    assert json.loads(first.resources["/feed.json"].content())["items"] == []
 
 
 @pytest.mark.parametrize(
@@ -383,7 +386,7 @@ def test_markup_in_paragraphs_never_becomes_elements(settings: Settings) -> None
 def test_json_feed_required_fields(site: Site) -> None:
     resource = site.resources["/feed.json"]
     assert resource.media_type == "application/feed+json; charset=utf-8"
-    document = json.loads(resource.body)
+    document = json.loads(resource.content())
     assert document["version"] == "https://jsonfeed.org/version/1.1"
     assert document["title"] == "Example News"
     assert document["home_page_url"] == BASE_URL
@@ -398,25 +401,25 @@ def test_json_feed_required_fields(site: Site) -> None:
 
 
 def test_rss_channel_fields(settings: Settings, site: Site) -> None:
-    document = parsed_feed(site.resources["/feed.xml"].body)
+    document = parsed_feed(site.resources["/feed.xml"].content())
     assert document.version == "rss20"
     assert document.feed.title == "Example News"
     assert document.feed.subtitle == "News from the example"
     assert document.feed.language == "en"
     assert document.feed.generator == "feedsvc"
-    channel = xml(site.resources["/feed.xml"].body).find("channel")
+    channel = xml(site.resources["/feed.xml"].content()).find("channel")
     assert channel.findtext("ttl") == "5"
     assert channel.findtext("generator") == "feedsvc"
 
 
 def test_atom_feed_fields(site: Site) -> None:
-    document = parsed_feed(site.resources["/atom.xml"].body)
+    document = parsed_feed(site.resources["/atom.xml"].content())
     assert document.version == "atom10"
     assert document.feed.title == "Example News"
     assert document.feed.id == BASE_URL + "atom.xml"
     assert document.feed.author == "Example Newsroom"
     assert document.feed.generator_detail == {"name": "feedsvc", "version": __version__}
-    root = xml(site.resources["/atom.xml"].body)
+    root = xml(site.resources["/atom.xml"].content())
     assert root.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
     for entry in document.entries:
         assert entry.summary == "The standfirst"
@@ -547,3 +550,68 @@ def test_any_text_gives_well_formed_feeds(
         assert paragraphs_of(entry.findtext("atom:content", namespaces=NS)) == list(paragraphs)
     items = json.loads(build_json(articles, config))["items"]
     assert [item["title"] for item in items] == titles
+
+
+# An article of a title alone (or a title and a standfirst): no empty element anywhere.
+BODILESS = {
+    "title only": ("", ()),
+    "title and standfirst": ("The standfirst", ()),
+}
+
+
+@pytest.mark.parametrize(("standfirst", "paragraphs"), BODILESS.values(), ids=BODILESS.keys())
+def test_an_article_without_paragraphs_has_no_empty_element(
+    standfirst: str, paragraphs: tuple[str, ...]
+) -> None:
+    settings = Settings(base_url=BASE_URL)
+    article = make_article(
+        1, datetime(2024, 1, 1, tzinfo=UTC), "Only a title", standfirst, paragraphs
+    )
+    rss, atom = build_rss((article,), settings), build_atom((article,), settings)
+    for body in (rss, atom):
+        empty = [
+            el.tag for el in xml(body).iter() if len(el) == 0 and not el.attrib and not el.text
+        ]
+        assert empty == [], body.decode()
+    item = xml(rss).find("channel/item")
+    assert item.find("title").text == "Only a title"
+    assert item.find("content:encoded", NS) is None
+    # The summary: the standfirst, or the title when there is none.
+    summary = standfirst or "Only a title"
+    assert [el.text for el in item.findall("description")] == [summary]
+    entry = xml(atom).find("atom:entry", NS)
+    assert entry.find("atom:content", NS) is None
+    assert entry.find("atom:summary", NS).text == summary
+    # RFC 4287 4.1.2: no content, so an alternate link (rel absent means "alternate").
+    links = [link.get("rel", "alternate") for link in entry.findall("atom:link", NS)]
+    assert "alternate" in links
+    (json_item,) = json.loads(build_json((article,), settings))["items"]
+    assert "content_html" not in json_item
+    assert json_item["content_text"] == summary
+    for body in (rss, atom):
+        parsed = feedparser.parse(body)
+        assert not parsed.bozo and parsed.entries[0].title == "Only a title"
+
+
+def test_an_edited_article_carries_its_edit_time_apart_from_its_date() -> None:
+    settings = Settings(base_url=BASE_URL)
+    published = datetime(2024, 1, 1, 9, tzinfo=UTC)
+    edited = datetime(2024, 1, 3, 17, 30, tzinfo=timezone(timedelta(hours=2)))
+    article = dataclasses.replace(make_article(1, published), edited=edited)
+    other = make_article(2, datetime(2024, 1, 2, tzinfo=UTC))
+    articles = (other, article)
+    atom = xml(build_atom(articles, settings))
+    entry = atom.findall("atom:entry", NS)[1]
+    assert entry.find("atom:published", NS).text == "2024-01-01T09:00:00+00:00"
+    assert entry.find("atom:updated", NS).text == "2024-01-03T17:30:00+02:00"
+    # The feed's update time is the newest change, not the newest article's date.
+    assert atom.find("atom:updated", NS).text == "2024-01-03T17:30:00+02:00"
+    rss = xml(build_rss(articles, settings))
+    assert parsedate_to_datetime(rss.find("channel/lastBuildDate").text) == edited
+    item = json.loads(build_json(articles, settings))["items"][1]
+    assert (item["date_published"], item["date_modified"]) == (
+        "2024-01-01T09:00:00+00:00",
+        "2024-01-03T17:30:00+02:00",
+    )
+    unedited = json.loads(build_json((other,), settings))["items"][0]
+    assert unedited["date_modified"] == unedited["date_published"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import lxml.etree
@@ -13,9 +14,10 @@ from flask.testing import FlaskClient
 
 import feedsvc.web
 from feedsvc.config import Settings
-from feedsvc.feeds import HISTORY_NS, SYNDICATION_NS, entry_id
+from feedsvc.entries import entry_id
+from feedsvc.feeds import HISTORY_NS, SYNDICATION_NS
 from feedsvc.repository import load_corpus
-from feedsvc.site import render_site
+from feedsvc.site import Site, render_site
 from feedsvc.web import SiteState, create_app
 from tests.conftest import BASE_URL, wait_until
 
@@ -71,7 +73,7 @@ def test_walking_back_from_the_feed_reaches_every_article(
 
 def _archives(settings: Settings) -> dict[str, bytes]:
     site = render_site(load_corpus(settings), settings)
-    return {p: r.body for p, r in site.resources.items() if p.startswith("/archive/")}
+    return {p: r.content() for p, r in site.resources.items() if p.startswith("/archive/")}
 
 
 def _entry_ids(document: bytes) -> list[str]:
@@ -125,11 +127,11 @@ def test_poll_guidance_states_one_interval(
 def held_render(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
     """Make the first render wait until the test lets it go."""
     release = threading.Event()
-    real = feedsvc.web.render_site
+    real = render_site  # what feedsvc.web calls
 
-    def slow(*args: object, **kwargs: object) -> object:
+    def slow(*args: Any, **kwargs: Any) -> Site:
         release.wait(30)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(feedsvc.web, "render_site", slow)
     yield release

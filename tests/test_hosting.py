@@ -26,7 +26,8 @@ from feedsvc.errors import BuildError
 from feedsvc.hosting import HEADERS_FILE, NGINX_FILE, header_rules, resource_headers
 from feedsvc.output import write_site
 from feedsvc.repository import load_corpus
-from feedsvc.site import HTML, MEDIA_TYPES, Resource, Site, make_resource, render_site
+from feedsvc.resources import HTML, MEDIA_TYPES, Resource, make_resource
+from feedsvc.site import Site, render_site
 from feedsvc.web import create_app
 from tests.conftest import (
     BASE_URL,
@@ -322,10 +323,10 @@ def test_two_app_instances_send_identical_bytes_and_etags(
         first, second = one.url.rstrip("/"), two.url.rstrip("/")
         for path in paths:
             for encoding in ({}, {"Accept-Encoding": "gzip"}):
-                one, two = get(first + path, encoding), get(second + path, encoding)
-                assert one[0] == two[0] == 200, path
-                assert one[1]["ETag"] == two[1]["ETag"], path
-                assert one[1]["Last-Modified"] == two[1]["Last-Modified"], path
-                assert one[2] == two[2], path
-            assert one[1]["ETag"] == site.resources[path].gzip_etag
+                got_one, got_two = get(first + path, encoding), get(second + path, encoding)
+                assert got_one[0] == got_two[0] == 200, path
+                assert got_one[1]["ETag"] == got_two[1]["ETag"], path
+                assert got_one[1]["Last-Modified"] == got_two[1]["Last-Modified"], path
+                assert got_one[2] == got_two[2], path
+            assert got_one[1]["ETag"] == site.resources[path].gzip_etag
             assert get(first + path)[2] == site.resources[path].body  # as built, too

@@ -16,7 +16,7 @@ import feedsvc.output
 from feedsvc.cli import cli
 from feedsvc.hosting import HEADERS_FILE, NGINX_FILE
 from feedsvc.output import MARKER, read_manifest
-from feedsvc.site import NOT_FOUND_FILE, file_path
+from feedsvc.urls import NOT_FOUND_FILE, file_path
 from tests.conftest import BASE_URL
 
 SEED = "000_cab78a8f5eee25a1.txt"  # the oldest sample article: on the last index page

@@ -34,12 +34,12 @@ GOOD = "2024-02-{day:02d}\n\nGood article {n}\n\nStandfirst {n}\n\nParagraph {n}
 def _check_feeds(settings: Settings, good_titles: set[str]) -> None:
     site = render_site(load_corpus(settings), settings)
     for path in ("/feed.xml", "/atom.xml"):
-        body = site.resources[path].body
+        body = site.resources[path].content()
         lxml.etree.fromstring(body)  # well-formed
         parsed = feedparser.parse(body)
         assert not parsed.bozo, parsed.get("bozo_exception")
         assert good_titles <= {entry.title for entry in parsed.entries}
-    items = json.loads(site.resources["/feed.json"].body)["items"]
+    items = json.loads(site.resources["/feed.json"].content())["items"]
     assert good_titles <= {item["title"] for item in items}
 
 

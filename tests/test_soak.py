@@ -70,7 +70,7 @@ def test_checker_accepts_real_feeds_and_flags_broken_ones(
     site = render_site(load_corpus(settings), settings)
     for name, media_type in soak.FEEDS.items():
         resource = site.resources["/" + name]
-        body = resource.body
+        body = resource.content()
         headers = {
             "content-type": resource.media_type,
             "content-length": str(len(body)),

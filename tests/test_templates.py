@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from feedsvc import pages
 from feedsvc.articles import Article
 from feedsvc.config import Settings
+from feedsvc.escaping import html_escape
 from feedsvc.pages import IndexPage, render_article_page, render_index_page, render_index_pages
 from feedsvc.repository import load_corpus
 from tests.conftest import BASE_URL
@@ -85,7 +86,7 @@ def test_index_pages_equal_jinja(articles: list[Article], config: Settings) -> N
 
 @given(text=st.one_of(_TEXT, st.text(st.characters(codec="utf-8"))))
 def test_escaping_is_markupsafes(text: str) -> None:
-    assert pages._escape(text) == str(markupsafe.escape(text)).encode()
+    assert html_escape(text) == str(markupsafe.escape(text)).encode()
 
 
 def test_surrogates_fail_alike() -> None:

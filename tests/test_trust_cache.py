@@ -24,7 +24,8 @@ from feedsvc.cache import DATABASE, LOCK, START_LOCK, ParseCache, site_folder
 from feedsvc.cli import cli
 from feedsvc.config import Settings
 from feedsvc.repository import load_corpus
-from feedsvc.site import make_etag, render_site
+from feedsvc.resources import make_etag
+from feedsvc.site import render_site
 from feedsvc.store import FOLDER as BODIES
 from feedsvc.web import create_app
 

@@ -1,0 +1,87 @@
+"""When an article's text last changed: from git's history, or from edits feedsvc noticed.
+
+Pure: the shell gives the git dates (history.py), the file's bytes and mtime, and the
+record it kept of the file (the cache folder's ``edits`` table). The rules:
+
+- ``published`` is the article's date line; ``updated`` its edit time when it has one,
+  else ``published`` (``Summary.updated``). An edit time is never before ``published``:
+  an edit made before an article's own date (a scheduled article) does not date it.
+- **git** (``updated_from = "git"``, or ``"auto"`` in a work tree): the committer date of
+  the newest commit that changed the file after the commit that added it. A file git cannot
+  date (uncommitted changes, untracked, a shallow clone) falls back to the noticed edits
+  under ``"auto"``, and has no edit time under ``"git"``.
+- **noticed edits** (``"mtime"``, or ``"auto"`` outside git): feedsvc keeps, per file, a
+  hash of its bytes and the edit time it has given it. A file seen for the first time has
+  no edit time (a fresh checkout gives every file a new mtime: none of them was edited).
+  A file whose bytes are those recorded keeps its edit time (``touch``, a re-export with
+  the same bytes, a restored mtime change nothing). A file whose bytes differ was edited
+  at its mtime, cut to the second, and never at or before the edit time recorded before
+  (a file restored with an old mtime still moves forward, by a second).
+- ``"none"``: no edit times; every article's ``updated`` is its ``published``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import NamedTuple
+
+SOURCES = ("auto", "git", "mtime", "none")
+_LATEST = int(datetime(9999, 12, 30, tzinfo=UTC).timestamp())
+
+
+class EditRecord(NamedTuple):
+    """What is kept of a file between runs: a hash of its bytes and its edit time."""
+
+    content: str
+    edited: datetime | None
+
+
+def content_hash(data: bytes) -> str:
+    """Return the hash of a file's bytes that tells a rewrite from an edit."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def notice(record: EditRecord | None, content: str, mtime_ns: int, zone: tzinfo) -> EditRecord:
+    """Return the record of a file whose bytes hash to ``content`` and whose mtime is
+    ``mtime_ns``, given the ``record`` kept before (None: seen for the first time)."""
+    if record is None:
+        return EditRecord(content, None)
+    if record.content == content:
+        return record
+    # An mtime out of range (touch -d 12000-01-01) is cut to the range datetimes have.
+    seconds = min(max(mtime_ns // 1_000_000_000, 0), _LATEST)
+    edited = datetime.fromtimestamp(seconds, zone)
+    if record.edited is not None and edited <= record.edited:
+        edited = record.edited + timedelta(seconds=1)
+    return EditRecord(content, edited)
+
+
+def edit_time(
+    source: str,
+    published: datetime,
+    git_edited: datetime | None,
+    git_dated: bool,
+    noticed: datetime | None,
+) -> datetime | None:
+    """Return an article's edit time by ``source`` (one of SOURCES), or None for none.
+
+    ``git_edited``: the newest commit's edit of the file since its add (None: none, or
+    no history); ``git_dated``: git can date the file as it is on disk (committed and
+    clean, not a shallow clone); ``noticed``: the noticed-edit record's time. Under
+    "auto", a file git cannot date (uncommitted changes) keeps its last committed edit
+    time as a floor, so a local change never moves its date back.
+    """
+    if source == "none":
+        return None
+    if source == "git":
+        edited = git_edited if git_dated else None
+    elif source == "mtime":
+        edited = noticed
+    elif git_dated:
+        edited = git_edited
+    else:
+        edited = max((t for t in (git_edited, noticed) if t is not None), default=None)
+    if edited is None or edited <= published:
+        return None
+    return edited

@@ -1,0 +1,272 @@
+"""When each article file's text last changed, according to git.
+
+``load_history(folder, previous)`` runs three git commands, whatever the number of files
+(one ``rev-parse``, one ``log`` and one ``status``; no ``log`` when ``previous``, an earlier
+result for the folder, is at the same commit), and returns a ``History``, or None when
+``folder`` is not in a git work tree or git is not installed. The caller dates an article
+from it like this::
+
+    history = load_history(folder, previous)  # None: outside git, date edits another way
+    if history is not None and history.warning:
+        report(history.warning)               # a shallow clone: one line naming the fix
+    dates = history.dates(name) if history is not None else None
+    if dates is None:                         # not dated by git: fall back (the mtime rule)
+        ...
+    else:
+        updated = dates.edited or published   # never edited since its add: its date line
+
+The rules (Hugo's ``enableGitInfo`` and jekyll-last-modified-at also date a page by the
+newest commit that changed its file; Hugo reads them all with one ``git log`` too):
+
+- Dates are committer dates with the committer's own UTC offset, never the author date:
+  the committer date is when the change reached the branch (a rebase or a cherry-pick
+  moves it, an old patch applied today is today's change).
+- ``added`` is the date of the commit that added the file; ``edited`` the date of the
+  newest commit that changed it after that, or None when no commit did.
+- Only the branch checked out is read, along first parents (``--first-parent``), each
+  merge compared with its first parent: a change made on a side branch counts at the date
+  of the merge that brought it in, which is when it reached the published branch; a
+  merge's own changes (a conflict resolved) count too, and side-branch commits whose
+  changes the merge does not bring (an edit reverted before the merge) count for nothing.
+- Renames are not followed (``--no-renames``): a renamed file is a new file, added by the
+  rename commit, so a rename never counts as an edit of the text (an article's id comes
+  from its file name, so a renamed file is another article anyway).
+- A file deleted and added again starts again: its add is the newest add, and the edits
+  before its deletion are forgotten. A file deleted at HEAD has no dates.
+- A file with uncommitted changes (staged or not) is in ``dirty`` and has no dates, nor has
+  an untracked file (never committed): git cannot date their text, the caller falls back.
+  Rewriting a file with the same bytes (``touch``) leaves it clean.
+- In a shallow clone (the default of GitHub Actions' actions/checkout, depth 1) the oldest
+  commit there shows every file as added by it, which would date articles wrongly and
+  move dates backwards when the clone depth changes. So no file has dates, and
+  ``warning`` names the fix.
+
+Cost: ``git log`` reads, for every commit that changed the folder, the folder's tree
+before and after it (one object of about 5 MB for 100,000 files in one folder), so its time
+grows with commits times files: 10 s of CPU at 100,000 files and 400 commits, 13% more than
+a bare ``git log --name-only`` (``benchmarks/history.py``). With ``previous`` at the same
+HEAD only ``git status`` runs (0.24 s there).
+
+Paths are relative to ``folder`` with ``/`` separators, file names decoded as ``os.fsdecode``
+does (so they match ``os.scandir`` names, spaces, newlines and non-UTF-8 bytes included).
+The result depends only on the repository: git runs with ``LC_ALL=C``, ``TZ=UTC``, without
+the system config or any ``GIT_*`` variable of the environment, and with every setting of
+the user's config that could change what ``log`` or ``status`` print overridden; only
+``PATH`` (to find git) and ``HOME``/``XDG_CONFIG_HOME`` (``safe.directory``) are passed on.
+git's errors (a broken repository, a folder git refuses to read, a git older than 2.15)
+raise ``HistoryError``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from feedsvc.errors import HistoryError
+
+# Every setting of the user's (global or repository) config that changes what the commands
+# below print: the root commit's files must be listed, '.' must not be followed as one path,
+# no signature check, names unquoted, paths from the top of the repository, and a file whose
+# only change is its executable bit is not dirty (its text is the committed one).
+_CONFIG = (
+    "log.showRoot=true",
+    "log.follow=false",
+    "log.showSignature=false",
+    "log.diffMerges=first-parent",
+    "diff.relative=false",
+    "core.quotePath=false",
+    "core.fileMode=false",
+)
+_GIT = ("git", "--no-pager", "--no-replace-objects", "--no-optional-locks")
+# %x01 opens each commit in the NUL-separated output; %cI: strict ISO 8601, own offset.
+# -m: git before 2.31 shows no changes for merges without it (--first-parent implies it since).
+# --ignore-missing HEAD: a branch without commits yet has an empty history, not an error.
+_LOG = (
+    "log", "--first-parent", "-m", "--name-status", "--no-renames", "-z", "--no-color",
+    "--no-ext-diff", "--format=%x01%cI", "--ignore-missing", "HEAD", "--", ".",
+)  # fmt: skip
+_STATUS = (
+    "status", "--porcelain", "-z", "--no-renames", "--untracked-files=no",
+    "--ignore-submodules=all", "--", ".",
+)  # fmt: skip
+# The commit checked out comes last: --verify -q prints nothing and exits 1 when there is none.
+_LOCATE = (
+    "rev-parse", "--is-inside-work-tree", "--is-shallow-repository", "--show-prefix",
+    "--verify", "-q", "HEAD",
+)  # fmt: skip
+_PASSED_ON = ("PATH", "HOME", "XDG_CONFIG_HOME", "SYSTEMROOT")
+
+
+@dataclass(frozen=True, slots=True)
+class FileDates:
+    """The committer dates of a file's add and of its newest edit since (None: none)."""
+
+    added: datetime
+    edited: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What git says of the files of an articles folder at HEAD.
+
+    ``head`` is the id of the commit checked out ("" on a branch without commits);
+    ``files`` holds the dates of every file committed at HEAD, by path relative to the
+    folder; ``dirty`` the paths with uncommitted changes. Both are empty in a shallow clone.
+    """
+
+    folder: Path
+    head: str
+    shallow: bool
+    files: Mapping[str, FileDates] = field(default_factory=dict)
+    dirty: frozenset[str] = frozenset()
+
+    def dates(self, path: str) -> FileDates | None:
+        """Return the git dates of the text of ``path`` (relative to the folder).
+
+        None when git cannot date the text as it is on disk: untracked, uncommitted
+        changes, deleted at HEAD, or a shallow clone.
+        """
+        if path in self.dirty:
+            return None
+        return self.files.get(path)
+
+    @property
+    def warning(self) -> str | None:
+        """The one line to show when git cannot date any file (a shallow clone), or None."""
+        if not self.shallow:
+            return None
+        return (
+            f"{self.folder}: warning: the git clone is shallow, so its history cannot date "
+            "article edits; fetch the full history (actions/checkout: fetch-depth: 0, "
+            "or git fetch --unshallow)"
+        )
+
+
+def load_history(folder: Path, previous: History | None = None) -> History | None:
+    """Return the git history of the files of ``folder`` at HEAD.
+
+    The dates of ``previous`` (an earlier result for the same folder) are used again when
+    HEAD is the same commit: only ``git status`` runs then, not ``git log``.
+    None when ``folder`` is not in a git work tree or git is not installed. Raises
+    HistoryError, naming the folder and git's message, when git fails otherwise.
+    """
+    located = _locate(folder)
+    if located is None:
+        return None
+    head, prefix, shallow = located
+    if shallow:
+        return History(folder, head, shallow=True)
+    if previous is not None and (previous.folder, previous.head) == (folder, head):
+        files = previous.files
+    else:
+        files = parse_log(_output(folder, _LOG), prefix)
+    return History(folder, head, False, files, parse_status(_output(folder, _STATUS), prefix))
+
+
+def _locate(folder: Path) -> tuple[str, bytes, bool] | None:
+    """Return HEAD's id, the folder's path in the repository and whether the clone is
+    shallow; None outside a work tree or without git.
+    """
+    try:
+        done = _run_git(folder, _LOCATE)
+    except FileNotFoundError:  # no git
+        return None
+    unborn = done.returncode == 1 and done.stdout.count(b"\n") >= 3  # no commit yet
+    if not unborn and done.returncode != 0 and b"not a git repository" in done.stderr:
+        return None
+    output = done.stdout if unborn else _output(folder, _LOCATE, done)
+    inside, shallow, rest = output.split(b"\n", 2)
+    if inside != b"true":  # in a .git folder, or a bare repository
+        return None
+    rest = rest.removesuffix(b"\n")
+    prefix, head = (rest, b"") if unborn else rest.rpartition(b"\n")[::2]
+    return head.decode("ascii"), prefix, shallow == b"true"
+
+
+def parse_log(output: bytes, prefix: bytes = b"") -> dict[str, FileDates]:
+    """Return the dates of each file alive at the end of ``output``, by path less ``prefix``.
+
+    ``output`` is what ``_LOG`` prints, newest commit first: per commit ``\x01`` and its
+    date, then a status letter and a path per file, all separated by NUL bytes.
+    """
+    files: dict[bytes, FileDates] = {}
+    done: set[bytes] = set()  # settled, or deleted at HEAD
+    edited: dict[bytes, datetime] = {}  # alive, newest edit met, add not met yet
+    shared: dict[tuple[datetime, datetime | None], FileDates] = {}  # one per pair of dates
+    tokens = iter(output.split(b"\0"))
+    date: datetime | None = None
+    for token in tokens:
+        if token.startswith(b"\x01"):
+            date = datetime.fromisoformat(token[1:].decode("ascii"))
+            continue
+        path = next(tokens, b"")  # after a status letter, "\nA" first in a commit
+        if not path or date is None or path in done:
+            continue
+        kind = token[-1:]
+        if kind == b"A":
+            dates = (date, edited.pop(path, None))
+            files[path] = shared.get(dates) or shared.setdefault(dates, FileDates(*dates))
+            done.add(path)
+        elif path not in edited:
+            if kind == b"D":
+                done.add(path)
+            else:  # M, or T (a file became a link or back)
+                edited[path] = date
+    encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+    return {path.removeprefix(prefix).decode(encoding, errors): d for path, d in files.items()}
+
+
+def parse_status(output: bytes, prefix: bytes = b"") -> frozenset[str]:
+    """Return the paths, less ``prefix``, that ``_STATUS`` output lists as changed."""
+    return frozenset(
+        os.fsdecode(entry[3:].removeprefix(prefix)) for entry in output.split(b"\0") if entry
+    )
+
+
+def _run_git(folder: Path, args: Sequence[str]) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git -C folder args``. Raises FileNotFoundError when git is not installed."""
+    command = [*_GIT, "-C", str(folder)]
+    for setting in _CONFIG:
+        command += ["-c", setting]
+    try:
+        return subprocess.run(
+            [*command, *args], capture_output=True, env=_git_environment(), check=False
+        )
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise HistoryError(f"{folder}: cannot run git: {error.strerror}") from None
+
+
+def _output(
+    folder: Path, args: Sequence[str], done: subprocess.CompletedProcess[bytes] | None = None
+) -> bytes:
+    """Return what ``git -C folder args`` printed (``done``, or run now).
+
+    Raises HistoryError with git's message when it failed or cannot be run.
+    """
+    if done is None:
+        try:
+            done = _run_git(folder, args)
+        except FileNotFoundError:
+            raise HistoryError(f"{folder}: cannot run git: not found") from None
+    if done.returncode == 0:
+        return done.stdout
+    message = os.fsdecode(done.stderr).splitlines()
+    detail = "; ".join(line.strip() for line in message if line.strip()) or "no message"
+    raise HistoryError(
+        f"{folder}: cannot read the git history: git {args[0]} failed"
+        f" (exit {done.returncode}): {detail}"
+    )
+
+
+def _git_environment() -> dict[str, str]:
+    """The environment git runs with: fixed locale and zone, nothing else of the caller's."""
+    environment = {name: os.environ[name] for name in _PASSED_ON if name in os.environ}
+    environment.update(LC_ALL="C", TZ="UTC", GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0")
+    return environment
