@@ -24,7 +24,9 @@ SEED_PAGE = Path("articles/cab78a8f5eee25a1/index.html")
 MIDDLE = "003_7ae450fa8aea6a04.txt"  # on index page 2 of 3
 NEW = "006_00000000000000ab.txt"
 # Two entries per feed and per index page: archives and three index pages from six samples.
-CONFIG = "page_size = 2\nitem_limit = 2\n"
+# Edits dated by what the cache noticed would differ from a build with a fresh cache:
+# tests/test_edit_dates.py covers them.
+CONFIG = 'page_size = 2\nitem_limit = 2\nupdated_from = "none"\n'
 
 File = tuple[int, bytes, int]  # mode, bytes, mtime in ns
 
