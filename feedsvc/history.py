@@ -35,7 +35,8 @@ newest commit that changed its file; Hugo reads them all with one ``git log`` to
   before its deletion are forgotten. A file deleted at HEAD has no dates.
 - A file with uncommitted changes (staged or not) is in ``dirty`` and has no dates, nor has
   an untracked file (never committed): git cannot date their text, the caller falls back.
-  Rewriting a file with the same bytes (``touch``) leaves it clean.
+  Rewriting a file with the same bytes (``touch``) or changing its executable bit leaves
+  it clean.
 - In a shallow clone (the default of GitHub Actions' actions/checkout, depth 1) the oldest
   commit there shows every file as added by it, which would date articles wrongly and
   move dates backwards when the clone depth changes. So no file has dates, and
@@ -43,15 +44,16 @@ newest commit that changed its file; Hugo reads them all with one ``git log`` to
 
 Cost: ``git log`` reads, for every commit that changed the folder, the folder's tree
 before and after it (one object of about 5 MB for 100,000 files in one folder), so its time
-grows with commits times files: 10 s of CPU at 100,000 files and 400 commits, 13% more than
-a bare ``git log --name-only`` (``benchmarks/history.py``). With ``previous`` at the same
-HEAD only ``git status`` runs (0.24 s there).
+grows with commits times files: 8 to 10 s of CPU at 100,000 files and 400 commits, what a
+bare ``git log --name-only`` costs (``benchmarks/history.py``). With ``previous`` at the same
+HEAD only ``git status`` runs (0.26 s there).
 
 Paths are relative to ``folder`` with ``/`` separators, file names decoded as ``os.fsdecode``
 does (so they match ``os.scandir`` names, spaces, newlines and non-UTF-8 bytes included).
 The result depends only on the repository: git runs with ``LC_ALL=C``, ``TZ=UTC``, without
-the system config or any ``GIT_*`` variable of the environment, and with every setting of
-the user's config that could change what ``log`` or ``status`` print overridden; only
+the system config or any ``GIT_*`` variable of the environment, and with the settings of
+the user's config that change what ``log`` prints overridden (``status`` keeps
+``core.autocrlf`` and the attributes, which say how the files were checked out); only
 ``PATH`` (to find git) and ``HOME``/``XDG_CONFIG_HOME`` (``safe.directory``) are passed on.
 git's errors (a broken repository, a folder git refuses to read, a git older than 2.15)
 raise ``HistoryError``.
@@ -161,10 +163,10 @@ def load_history(folder: Path, previous: History | None = None) -> History | Non
     head, prefix, shallow = located
     if shallow:
         return History(folder, head, shallow=True)
-    if previous is not None and (previous.folder, previous.head) == (folder, head):
-        files = previous.files
+    if previous is None or previous.shallow or (previous.folder, previous.head) != (folder, head):
+        files: Mapping[str, FileDates] = parse_log(_output(folder, _LOG), prefix)
     else:
-        files = parse_log(_output(folder, _LOG), prefix)
+        files = previous.files
     return History(folder, head, False, files, parse_status(_output(folder, _STATUS), prefix))
 
 
@@ -191,7 +193,7 @@ def _locate(folder: Path) -> tuple[str, bytes, bool] | None:
 def parse_log(output: bytes, prefix: bytes = b"") -> dict[str, FileDates]:
     """Return the dates of each file alive at the end of ``output``, by path less ``prefix``.
 
-    ``output`` is what ``_LOG`` prints, newest commit first: per commit ``\x01`` and its
+    ``output`` is what ``_LOG`` prints, newest commit first: per commit ``\\x01`` and its
     date, then a status letter and a path per file, all separated by NUL bytes.
     """
     files: dict[bytes, FileDates] = {}

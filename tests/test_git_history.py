@@ -313,6 +313,9 @@ def test_a_shallow_clone_gives_no_dates_and_one_warning_with_the_fix(
     assert "fetch-depth: 0" in history.warning and "git fetch --unshallow" in history.warning
 
     repo.git("-C", str(clone), "fetch", "-q", "--unshallow")
+    unshallow = load_history(folder, previous=history)  # the same HEAD, now with its history
+    assert unshallow is not None and unshallow.head == history.head
+    assert unshallow.files == history_of(repo.root / "articles").files != {}
     assert history_of(folder).files == history_of(repo.root / "articles").files
     assert history_of(folder).warning is None
 
