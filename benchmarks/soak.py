@@ -746,6 +746,12 @@ class Soak:
         server = start_server(folder, port, o.workers, o.server, self.log)
         self.processes.append(server)
         wait_ready(url, server, 20)
+        # /healthz answers from the first worker ready; the others answer 503 until theirs is.
+        deadline = time.monotonic() + 20
+        while self.log.read_text(errors="replace").count("serving ") < o.workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError("not every worker logged its site within 20 s")
+            time.sleep(0.1)
         probes = build_probes(url, stable)
         wrong = check_probes(url, probes)
         if wrong:

@@ -6,26 +6,36 @@ import functools
 import gc
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from feedsvc import websub
+from feedsvc import authoring, websub
+from feedsvc.authoring import next_number
 from feedsvc.cache import ParseCache, make_site_folder
 from feedsvc.checks import check_built, read_documents
 from feedsvc.comparison import compare_documents, compare_feeds, present_entry_ids
 from feedsvc.config import Settings, load_settings
-from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError
+from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError, escape_unprintable
 from feedsvc.output import build_site, check_out_folder
-from feedsvc.repository import Corpus, has_article_files, list_article_files, load_corpus
+from feedsvc.repository import (
+    Corpus,
+    has_article_files,
+    list_article_files,
+    list_article_names,
+    load_corpus,
+)
 from feedsvc.site import Site, render_site
 from feedsvc.urls import file_path
 
 PROGRESS_LINES_FROM = 1000  # without a terminal, only builds this large log progress
+NEW_ATTEMPTS = 100  # file names feedsvc new tries before giving up
 
 
 class _Group(click.Group):
@@ -56,16 +66,27 @@ def settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Path(path_type=Path),
         help="Cache of parsed articles and rendered pages (default ~/.cache/feedsvc).",
     )
+    @click.option("--icon", type=click.Path(), help="PNG, SVG or ICO file: the site's icon.")
     @functools.wraps(function)
     def wrapper(config: Path | None, **options: Any) -> Any:
-        names = ("articles", "base_url", "title", "timezone", "item_limit", "cache_dir")
+        names = ("articles", "base_url", "title", "timezone", "item_limit", "cache_dir", "icon")
         overrides = {name: options.pop(name) for name in names}
         extra = {"out": options.pop("out")} if "out" in options else {}
         extra["hub"] = options.pop("hub") or None  # no --hub: the file or environment decides
-        settings = load_settings(config, os.environ, {**overrides, **extra})
+        # serve links to where it listens unless a base_url is set (file, environment, flag).
+        defaults = (
+            {"base_url": local_url(options["host"], options["port"])} if "port" in options else {}
+        )
+        settings = load_settings(config, os.environ, {**overrides, **extra}, defaults)
         return function(settings=settings, **options)
 
     return wrapper
+
+
+def local_url(host: str, port: int) -> str:
+    """Return the URL of a server listening on ``host``:``port``, as this machine reaches it."""
+    address = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{address}]:{port}/" if ":" in address else f"http://{address}:{port}/"
 
 
 def require_articles(settings: Settings) -> None:
@@ -122,7 +143,17 @@ def progress_of(label: str, total: int) -> Iterator[Callable[[int], None]]:
 def report(corpus: Corpus) -> None:
     """Print each problem as ``path: reason`` on standard error."""
     for problem in corpus.problems:
-        click.echo(str(problem), err=True)
+        say(str(problem), err=True)
+
+
+def say(line: str, err: bool = False) -> None:
+    """Print one line; a file name in it cannot break it (control characters escaped)."""
+    click.echo(escape_unprintable(line), err=err)
+
+
+def counted(count: int, noun: str) -> str:
+    """Return "1 article", "2 articles"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 @click.group(cls=_Group)
@@ -163,9 +194,9 @@ def build(settings: Settings, strict: bool, ping: bool, full: bool) -> None:
                 settings.out,
                 full,
             )
-    click.echo(
-        f"wrote {count} files to {settings.out} ({len(corpus.articles)} articles); "
-        f"{len(corpus.problems)} problem(s)"
+    say(
+        f"wrote {counted(count, 'file')} to {settings.out} "
+        f"({counted(len(corpus.articles), 'article')}); {len(corpus.problems)} problem(s)"
     )
     if ping:
         notify_hubs(published, site, settings)
@@ -242,8 +273,8 @@ def check(settings: Settings, built: Path | None, against: Path | None) -> None:
         problems += compare_with_published(settings, built, against)
         done.append(f"compared with {against}")
     for problem in problems:
-        click.echo(problem, err=True)
-    click.echo(f"{', '.join(done)}: {len(problems)} problem(s)")
+        say(problem, err=True)
+    say(f"{', '.join(done)}: {len(problems)} problem(s)")
     if problems:
         raise SystemExit(1)
 
@@ -258,7 +289,8 @@ def check(settings: Settings, built: Path | None, against: Path | None) -> None:
     type=click.Choice(["granian", "gunicorn"]),
     default="granian",
     show_default=True,
-    help="Production WSGI server.",
+    help="Production WSGI server: granian, or gunicorn only behind a buffering proxy such as "
+    "nginx (examples/nginx-proxy.conf): its threads wait on slow clients with no deadline.",
 )
 @click.option("--dev", is_flag=True, help="Flask's development server, reloading on code changes.")
 def serve(settings: Settings, host: str, port: int, workers: int, server: str, dev: bool) -> None:
@@ -270,8 +302,50 @@ def serve(settings: Settings, host: str, port: int, workers: int, server: str, d
 
     if dev:
         run_dev(settings, host, port)
-    else:
-        run_production(settings, host, port, workers, server)
+        return
+    run_production(settings, host, port, workers, server)
+
+
+# --- feedsvc new ------------------------------------------------------------------------------
+
+
+@cli.command()
+@settings_options
+@click.argument("article_title", metavar="TITLE")
+@click.option(
+    "--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD (default today)."
+)
+@click.option("--standfirst", help="The standfirst line (default a placeholder).")
+def new(
+    settings: Settings, article_title: str, day: datetime | None, standfirst: str | None
+) -> None:
+    """Write a new article file titled TITLE in the articles folder and print its path.
+
+    The next number, a new random id, today's date in the site's time zone; never
+    replaces a file.
+    """
+    folder = settings.articles
+    today = day.date() if day is not None else datetime.now(settings.zone).date()
+    number = next_number(list_article_names(folder))
+    for attempt in range(NEW_ATTEMPTS):
+        name = authoring.file_name(number + attempt, secrets.token_hex(8))
+        text = authoring.article_text(
+            name, article_title, standfirst, today, settings.zone, settings.chrome_lines
+        )
+        try:
+            descriptor = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:  # another writer took the number at the same moment
+            continue
+        except OSError as exc:
+            raise ArticlesDirError(f"{folder / name}: cannot create: {exc.strerror}") from None
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        click.echo(str(folder / name))
+        return
+    raise ArticlesDirError(f"{folder}: no free article file name after {NEW_ATTEMPTS} attempts")
+
+
+# --- end of feedsvc new -----------------------------------------------------------------------
 
 
 def main() -> None:

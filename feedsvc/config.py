@@ -3,20 +3,38 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from lxml import etree
 
 from feedsvc.dating import SOURCES
 from feedsvc.errors import ConfigError
 
 DEFAULT_CONFIG = Path("feedsvc.toml")
 ENV_PREFIX = "FEEDSVC_"
+
+
+@dataclass(frozen=True, slots=True)
+class Icon:
+    """The site's icon: its bytes, checked to be a PNG, SVG or ICO image."""
+
+    data: bytes = field(repr=False, compare=False)
+    media_type: str
+    extension: str
+    digest: str  # SHA-256 of ``data``: the settings compare, hash and print by it
+
+    @property
+    def path(self) -> str:
+        """The icon's content-addressed site path, such as ``icon-0123456789abcdef.png``."""
+        return f"icon-{self.digest[:16]}.{self.extension}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +62,7 @@ class Settings:
     # Where an article's edit time comes from: "auto" (git in a work tree, else the edits
     # feedsvc notices), "git", "mtime" or "none" (see dating.py and the README).
     updated_from: str = "auto"
+    icon: Icon | None = None  # the site's icon, read and checked from the ``icon`` setting
 
     @property
     def zone(self) -> ZoneInfo:
@@ -167,6 +186,59 @@ def _lines(value: object) -> tuple[str, ...]:
     return tuple(s.strip() for s in items if isinstance(s, str) and s.strip())
 
 
+MAX_ICON_BYTES = 1024 * 1024  # favicons are a few KB; readers fetch the icon often
+_PNG = b"\x89PNG\r\n\x1a\n"
+_ICO = b"\x00\x00\x01\x00"  # ICONDIR: reserved 0, type 1 (icon), then the image count
+_SVG_ROOT = "{http://www.w3.org/2000/svg}svg"
+
+
+def _svg(data: bytes) -> bool:
+    """Whether ``data`` is an SVG document with no script; parsed without network or entities."""
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return False
+    if root.tag != _SVG_ROOT:
+        return False
+    for element in root.iter():
+        # Served from the site's origin, an SVG opened by itself runs its scripts.
+        name = etree.QName(element).localname if isinstance(element.tag, str) else ""
+        if name in ("script", "foreignObject") or any(
+            str(key).lower().startswith("on") for key in element.attrib
+        ):
+            raise ValueError("is an SVG with scripts or event handlers; remove them")
+    return True
+
+
+def _icon_kind(data: bytes) -> tuple[str, str] | None:
+    """Return the media type and file extension of an icon's bytes; None for another kind."""
+    if data.startswith(_PNG):
+        return "image/png", "png"
+    if data.startswith(_ICO) and len(data) > 6 and data[4:6] != b"\x00\x00":
+        return "image/vnd.microsoft.icon", "ico"
+    if _svg(data):
+        return "image/svg+xml", "svg"
+    return None
+
+
+def _icon(value: object) -> Icon:
+    path = _path(value)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_ICON_BYTES + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot be read: {exc.strerror or exc}") from None
+    if len(data) > MAX_ICON_BYTES:
+        raise ValueError(f"is larger than {MAX_ICON_BYTES} bytes")
+    kind = _icon_kind(data)
+    if kind is None:
+        raise ValueError("is not a PNG, SVG or ICO image")
+    return Icon(data, *kind, hashlib.sha256(data).hexdigest())
+
+
 _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "title": _text,
     "description": _text,
@@ -185,6 +257,7 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "hub": _hubs,
     "cache_dir": _path,
     "updated_from": _updated_from,
+    "icon": _icon,
 }
 # Setting names whose Settings field is named differently.
 _FIELDS = {"hub": "hubs"}
@@ -210,16 +283,18 @@ def load_settings(
     config: Path | None = None,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, object] | None = None,
+    defaults: Mapping[str, object] | None = None,
 ) -> Settings:
     """Merge the settings file, the environment and explicit overrides into Settings.
 
-    Later sources win: defaults, then ``config`` (or ``./feedsvc.toml`` if it
+    Later sources win: Settings' defaults, then ``defaults`` (a command's own, such as
+    serve's base_url from its address), then ``config`` (or ``./feedsvc.toml`` if it
     exists), then ``FEEDSVC_<NAME>`` variables of ``env``, then ``overrides``
     whose value is not None. Raises ConfigError naming the setting, where it
     came from and what a good value looks like.
     """
     env = os.environ if env is None else env
-    sources: list[tuple[str, Mapping[str, object]]] = []
+    sources: list[tuple[str, Mapping[str, object]]] = [("the defaults", defaults or {})]
     path = config or Path(env.get(ENV_PREFIX + "CONFIG", "")) or None
     if path is not None and str(path) not in ("", "."):
         sources.append((str(path), _read_toml(path, required=True)))

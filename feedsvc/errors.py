@@ -2,7 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+
+def escape_unprintable(text: str) -> str:
+    """Return ``text`` with every character Python does not print escaped as in a literal.
+
+    Newlines, other control characters, bidirectional controls (U+202E ...) and undecodable
+    bytes of a file name (surrogates) become ``\\n``, ``\\u202e``, ``\\udcff``: a file name
+    can neither forge a line of output nor reorder the text around it.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+class PrintableRecords(logging.Filter):
+    """Escapes each log message with ``escape_unprintable`` (tracebacks stay whole)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = escape_unprintable(record.getMessage()), None
+        return True
+
+
+# Every feedsvc module logs through this logger; its lines may carry file names.
+logging.getLogger("feedsvc").addFilter(PrintableRecords())
 
 
 class FeedsvcError(Exception):
@@ -11,6 +36,7 @@ class FeedsvcError(Exception):
     exit_code = 1
 
     def __init__(self, message: str) -> None:
+        message = escape_unprintable(message)  # one line, whatever file name it carries
         super().__init__(message)
         self.message = message
 
@@ -45,3 +71,7 @@ class BuildError(FeedsvcError):
 
 class HistoryError(FeedsvcError):
     """git could not read the history of the articles folder (a broken repository)."""
+
+
+class ListenError(FeedsvcError):
+    """The server cannot listen on its address: the port is taken, privileged or foreign."""

@@ -36,6 +36,8 @@ EMPTY_FEED_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
 SYNDICATION_NS = "http://purl.org/rss/1.0/modules/syndication/"
+# RSS 2.0 <image>: "a GIF, JPEG or PNG image" (the W3C validator flags SVG and ICO).
+RSS_IMAGE_TYPES = frozenset({"image/png", "image/gif", "image/jpeg"})
 # feedgen formats RSS dates by switching the process-wide locale to C and back;
 # two serializations at once could leave it switched, so they take turns.
 _FEEDGEN_LOCK = threading.Lock()
@@ -197,13 +199,23 @@ def _generator(settings: Settings, kind: str, frame: Frame) -> Any:
     fg.subtitle(settings.description)
     fg.author({"name": settings.author})
     fg.language(settings.language)
-    mime = "application/rss+xml" if kind == "rss" else "application/atom+xml"
-    fg.link(href=frame.link, rel="self", type=mime)
-    # feedgen takes the RSS <channel><link> from the last link set: the home page.
-    fg.link(href=settings.base_url, rel="alternate", type="text/html")
+    home = {"href": settings.base_url, "rel": "alternate", "type": "text/html"}
+    # RSS: feedgen takes <channel><link> from the last link set, the home page. Atom: the
+    # home page first, as clients that take the first <link> whatever its rel
+    # (@extractus/feed-extractor) read it as the site's address.
+    own = {"href": frame.link, "rel": "self", "type": f"application/{kind}+xml"}
+    fg.link([own, home] if kind == "rss" else [home, own])
     fg.extras.links = list(zip(frame.rels, frame.hrefs, strict=True))
     fg.extras.archive = frame.archive
     fg.generator("feedsvc", version=__version__)
+    if settings.icon is not None:
+        # Atom <icon> and <logo>, RSS <image>: what readers show beside the entries.
+        icon = settings.url(settings.icon.path)
+        if kind == "atom":  # feedgen's logo() is RSS's <image> too, whatever its type
+            fg.icon(icon)
+            fg.logo(icon)
+        elif settings.icon.media_type in RSS_IMAGE_TYPES:  # else RSS has no <image>
+            fg.image(url=icon, title=frame.title, link=settings.base_url)
     fg.updated(frame.updated)
     fg.ttl(settings.max_age // 60)
     fg.poll.period, fg.poll.frequency = poll_interval(settings.max_age)
@@ -376,6 +388,8 @@ def build_json(articles: Sequence[Article], settings: Settings) -> bytes:
         "language": settings.language,
         "authors": [{"name": settings.author}],
     }
+    if settings.icon is not None:
+        document["icon"] = document["favicon"] = settings.url(settings.icon.path)
     if settings.hubs:
         document["hubs"] = [{"type": "WebSub", "url": hub} for hub in settings.hubs]
     document["items"] = [json_item(entry_of(article, settings)) for article in articles]

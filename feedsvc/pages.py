@@ -2,13 +2,13 @@
 
 Jinja renders each template once per settings and case with a labelled sentinel in every
 field a page fills in (``_probe``). Split at the sentinels, that output gives literal bytes
-and slots (``_Skeleton``), which each page fills with its values escaped as Jinja would:
-several times faster than Jinja, and the templates stay the one source of the markup.
-What the compiled pages assume of the templates: a condition on an article tests the
-truthiness of its title, standfirst or paragraphs; one on an index page, whether the page
-is the first or the last; a loop body does not depend on the loop position; fields are
-shown whole (no filters). tests/test_templates.py compares every case with Jinja's own
-rendering (``_jinja_article_page``, ``_jinja_index_page``).
+and slots (``_Skeleton``), which each page fills with its values escaped as Jinja would
+(the JSON-LD, metadata.py, comes escaped for its <script>): several times faster than
+Jinja, and the templates stay the one source of the markup. What the compiled pages assume
+of the templates: a condition on an article tests the truthiness of its title, standfirst
+or paragraphs; one on an index page, whether the page is the first or the last; a loop
+body does not depend on the loop position; fields are shown whole (no filters).
+tests/test_templates.py compares every case with Jinja's own rendering.
 """
 
 from __future__ import annotations
@@ -22,20 +22,21 @@ import operator
 import typing
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from importlib.resources import files
 from typing import NamedTuple, TypeVar
 
 import jinja2
+import markupsafe
 
 from feedsvc.articles import Article
 from feedsvc.config import Settings
 from feedsvc.escaping import html_escape_all
-from feedsvc.urls import article_path, index_page_count, index_path
+from feedsvc.metadata import human_date as human_date  # re-exported
+from feedsvc.metadata import iso as _iso
+from feedsvc.metadata import json_ld, script_json_ld
+from feedsvc.urls import IndexPage as IndexPage  # re-exported: pages are rendered by it
+from feedsvc.urls import article_path, index_page_count
 
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")  # fmt: skip
 STYLE = files("feedsvc").joinpath("templates/style.css").read_text("utf-8")
 # The only inline content pages carry; the Content-Security-Policy allows it by hash.
 STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode("utf-8")).digest()).decode("ascii")
@@ -57,35 +58,6 @@ _MARKS = range(0xE000, 0xF900)  # the private-use area: sentinel marks
 Label = Callable[[str], str]
 
 
-@dataclass(frozen=True, slots=True)
-class IndexPage:
-    """One page of the index: its number (from 1), the page count and the neighbours' paths."""
-
-    number: int
-    count: int
-
-    @property
-    def path(self) -> str:
-        return index_path(self.number)
-
-    @property
-    def newer_path(self) -> str | None:
-        return index_path(self.number - 1) if self.number > 1 else None
-
-    @property
-    def older_path(self) -> str | None:
-        return index_path(self.number + 1) if self.number < self.count else None
-
-
-def human_date(moment: datetime) -> str:
-    """Return a date such as ``Tuesday, October 31, 2023``, whatever the process locale."""
-    return f"{_DAYS[moment.weekday()]}, {_MONTHS[moment.month - 1]} {moment.day}, {moment.year}"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
-
-
 def _render_text(template: str, settings: Settings, context: Mapping[str, object]) -> str:
     """Render with Jinja; ``context`` adds values and may replace ``iso`` and ``human``."""
     base = {"settings": settings, "url": settings.url, "article_path": article_path}
@@ -100,7 +72,9 @@ def _render(template: str, settings: Settings, **context: object) -> bytes:
 
 def _jinja_article_page(article: Article, settings: Settings) -> bytes:
     """Jinja's rendering of an article page: what render_article_page must equal."""
-    return _render("article.html", settings, article=article)
+    return _render(
+        "article.html", settings, article=article, json_ld=script_json_ld(article, settings)
+    )
 
 
 def _jinja_index_page(articles: Sequence[Article], settings: Settings, page: IndexPage) -> bytes:
@@ -109,7 +83,16 @@ def _jinja_index_page(articles: Sequence[Article], settings: Settings, page: Ind
 
 
 # The fields a compiled template has slots for, in the order of the values filling them.
-_ARTICLE_FIELDS = ("slug", "title", "standfirst", "iso", "human", "paragraphs")
+_ARTICLE_FIELDS = (
+    "slug",
+    "title",
+    "standfirst",
+    "iso",
+    "human",
+    "updated",
+    "paragraphs",
+    "json_ld",
+)
 _PAGE_FIELDS = ("number", "count", "path", "newer_path", "older_path")
 
 
@@ -127,6 +110,9 @@ class _Skeleton:
 
 def _skeleton(pieces: Sequence[str], order: tuple[str, ...]) -> _Skeleton:
     """Compile literals and field names, alternately (the first and last a literal)."""
+    unknown = set(pieces[1::2]) - set(order)
+    if unknown:
+        raise RuntimeError(f"the templates show {sorted(unknown)}, which have no slots")
     at = [order.index(field) for field in pieces[1::2]]
     if len(at) > 1:
         pick: Callable[[Sequence[bytes]], tuple[bytes, ...]] = operator.itemgetter(*at)
@@ -166,6 +152,7 @@ class _ArticleProbe:
     title: str
     standfirst: str
     published: _Moment
+    updated: _Moment
     paragraphs: tuple[str, ...] | None  # None in index rows, which show no paragraphs
 
 
@@ -196,6 +183,7 @@ def _article_probe(label: Label, case: tuple[bool, bool], paragraphs: int | None
         title=label("title") if title else "",
         standfirst=label("standfirst") if standfirst else "",
         published=_Moment(label("iso"), label("human")),
+        updated=_Moment(label("updated"), label("updated_human")),
         paragraphs=None if paragraphs is None else tuple(label(f"p{n}") for n in range(paragraphs)),
     )
 
@@ -231,7 +219,8 @@ def _values(article: Article, escaped: Iterator[bytes]) -> tuple[bytes, ...]:
     _ARTICLE_FIELDS order; ``escaped`` gives its slug, title and standfirst escaped."""
     published = article.published
     # The dates are digits, letters, "-", ":", "+", "," and spaces: nothing to escape.
-    date = (_iso(published).encode(), human_date(published).encode())
+    updated = article.updated
+    date = (_iso(published).encode(), human_date(published).encode(), _iso(updated).encode())
     return next(escaped), next(escaped), next(escaped), *date
 
 
@@ -248,7 +237,8 @@ def _article_skeleton(
     """
 
     def context(label: Label) -> dict[str, object]:
-        return _probe_context(article=_article_probe(label, case, 2 if paragraphs else 0))
+        probe = _article_probe(label, case, 2 if paragraphs else 0)
+        return _probe_context(article=probe, json_ld=markupsafe.Markup(label("json_ld")))
 
     pieces = _probe("article.html", settings, context)
     if not paragraphs:
@@ -288,7 +278,8 @@ def render_article_page(article: Article, settings: Settings) -> bytes:
         return _jinja_article_page(article, settings)
     skeleton, separator = compiled
     escaped = iter(html_escape_all((*_texts(article), *paragraphs)))
-    return skeleton.fill((*_values(article, escaped), separator.join(escaped)))
+    script = json_ld(article, settings).encode()
+    return skeleton.fill((*_values(article, escaped), separator.join(escaped), script))
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,8 @@ def render_fingerprint(settings: Settings) -> bytes:
     digest = hashlib.sha256()
     for item in _package_files(files("feedsvc")):
         digest.update(item.name.encode() + b"\0" + item.read_bytes())
+    # The icon counts by the SHA-256 of its bytes (config.Icon prints as its digest), so
+    # another icon renders every page and feed that links to it again.
     for spec in fields(settings):
         if spec.name not in _NOT_RENDERED:
             digest.update(f"{spec.name}={getattr(settings, spec.name)!r}\n".encode())

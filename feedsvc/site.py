@@ -6,15 +6,24 @@ reads from the articles folder; nothing here reads a file, the clock or the envi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
+from feedsvc import sitemaps
 from feedsvc.articles import Article, Summary
 from feedsvc.config import Settings
-from feedsvc.feeds import FeedPage, archive_chunks, build_documents, build_json, feed_updated
+from feedsvc.feeds import (
+    EMPTY_FEED_TIME,
+    FeedPage,
+    archive_chunks,
+    build_documents,
+    build_json,
+    feed_updated,
+)
 from feedsvc.pages import IndexPage, render_article_page, render_index_page, render_not_found
 from feedsvc.resources import (
     ARCHIVE_CACHE_CONTROL,
@@ -25,7 +34,22 @@ from feedsvc.resources import (
     Store,
 )
 from feedsvc.signatures import Signer
-from feedsvc.urls import FEED_PATHS, NOT_FOUND_FILE, index_page_count
+from feedsvc.sitemaps import (
+    Location,
+    part_paths,
+    render_index,
+    render_robots,
+    render_urlset,
+    split,
+)
+from feedsvc.urls import (
+    FEED_PATHS,
+    NOT_FOUND_FILE,
+    ROBOTS_PATH,
+    SITEMAP_PATH,
+    index_page_count,
+    index_path,
+)
 
 if TYPE_CHECKING:
     from feedsvc.repository import Problem
@@ -104,10 +128,12 @@ def render_site(
     updated = feed_updated(articles)  # the newest change: not always the newest article's
     previous_resources = previous.resources if previous is not None else {}
     run = Renderer(Signer(settings), compress, previous_resources, store)
+    _render_icon(run, settings)
     pages = _render_article_pages(run, source, settings, previous, progress)
     archives = _render_archives(run, source, settings, pages)
     _render_index_pages(run, source, settings, updated, pages)
     _render_feeds(run, source, settings, updated, archives, pages)
+    _render_sitemaps(run, source, settings, updated, pages)
     not_found = run.emit(
         "/" + NOT_FOUND_FILE,
         run.sign(NOT_FOUND_FILE, updated.isoformat()),
@@ -120,7 +146,33 @@ def render_site(
     del run.resources["/" + NOT_FOUND_FILE]
     if store is not None:
         store.flush()
+    if previous is not None:
+        for path, resource in run.resources.items():
+            run.resources[path] = in_order(resource, previous.resources.get(path))
+        not_found = in_order(not_found, previous.not_found)
     return Site(run.resources, not_found, source.problems, pages)
+
+
+def in_order(resource: Resource, before: Resource | None) -> Resource:
+    """Return ``resource`` with a Last-Modified that moves when, and only when, its bytes do.
+
+    ``before`` is what the same path sent last. Its Last-Modified is kept while the ETag
+    stays (an edit that this page does not show moves its derived date, not its bytes);
+    a new body gets a Last-Modified after the old one even where the derived date did not
+    move forward (the newest article deleted, a setting changed): a client that
+    validates with If-Modified-Since alone then gets the new body (RFC 9110 13.1.3).
+    """
+    if before is None:
+        return resource
+    if before.etag == resource.etag:
+        moment = before.last_modified
+    elif resource.last_modified > before.last_modified:
+        return resource
+    else:
+        moment = before.last_modified + timedelta(seconds=1)
+    if moment == resource.last_modified:
+        return resource
+    return dataclasses.replace(resource, last_modified=moment)
 
 
 def _render_article_pages(
@@ -241,3 +293,58 @@ def _render_feeds(
             links=feed_links(settings, path) if settings.hubs else (),
             hot=True,
         )
+
+
+XML = "application/xml; charset=utf-8"
+TEXT = "text/plain; charset=utf-8"
+
+
+def _render_sitemaps(
+    run: Renderer, source: Source, settings: Settings, updated: datetime, pages: Pages
+) -> None:
+    """Add ``sitemap.xml`` (a sitemap index past its URL limit, with its parts) and
+    ``robots.txt``, which points to it; after every page they list."""
+    # Articles oldest first, then the index pages: a new article changes the last part
+    # only, so the others are not rendered again (their signatures stay the same).
+    locations = [(pages[a.id][2].lstrip("/"), a.updated) for a in reversed(source.articles)]
+    count = index_page_count(len(source.articles), settings.page_size)
+    locations += [(index_path(number), updated) for number in range(1, count + 1)]
+    parts = split(locations, sitemaps.URLS_PER_SITEMAP)
+    policy = cache_policy(settings)
+    index: list[Location] = []
+    for path, part in zip(part_paths(len(parts)), parts, strict=True):
+        render = lambda part=part: render_urlset(settings, part)  # noqa: E731
+        index.append((path, _emit_sitemap(run, "/" + path, part, render, policy)))
+    if len(parts) > 1:
+        render_parts = lambda: render_index(settings, index)  # noqa: E731
+        _emit_sitemap(run, "/" + SITEMAP_PATH, index, render_parts, policy)
+    robots = "/" + ROBOTS_PATH
+    # Dated like the 404 page: by the newest article, which its signature includes.
+    signature = run.sign(robots, updated.isoformat())
+    run.emit(robots, signature, lambda: render_robots(settings), TEXT, updated, policy)
+
+
+def _emit_sitemap(
+    run: Renderer,
+    path: str,
+    locations: Sequence[Location],
+    render: Callable[[], bytes],
+    policy: str,
+) -> datetime:
+    """Add a sitemap or sitemap index listing ``locations``; return its Last-Modified,
+    that of the newest page it lists."""
+    stamps = (f"{where}\0{moment.isoformat()}" for where, moment in locations)
+    newest = max(moment for _, moment in locations)
+    run.emit(path, run.sign(path, *stamps), render, XML, newest, policy)
+    return newest
+
+
+def _render_icon(run: Renderer, settings: Settings) -> None:
+    """Add the site's icon under its content-addressed path, cached for good: another icon
+    has another path. Its Last-Modified is fixed, as its bytes never change."""
+    icon = settings.icon
+    if icon is not None:
+        path = "/" + icon.path
+        signature = run.sign(path, icon.digest)
+        head = (icon.media_type, EMPTY_FEED_TIME, ARCHIVE_CACHE_CONTROL)
+        run.emit(path, signature, lambda: icon.data, *head)

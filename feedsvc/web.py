@@ -23,7 +23,7 @@ from feedsvc.errors import FeedsvcError
 from feedsvc.repository import Corpus, FileKey, file_key, folder_keys, is_candidate, load_corpus
 from feedsvc.resources import Resource
 from feedsvc.responses import Answer, answer, answer_not_found
-from feedsvc.site import Site, render_site
+from feedsvc.site import Site, cache_policy, render_site
 from feedsvc.store import FOLDER as BODIES
 from feedsvc.store import BlobStore
 from feedsvc.urls import REDIRECTS
@@ -225,6 +225,12 @@ def _starting_up() -> Response:
 
 
 def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
+    def moved(path: str) -> Response:
+        # To base_url, never to the request's Host; cached no longer than the pages.
+        response = redirect(settings.url(path), code=301)
+        response.headers["Cache-Control"] = cache_policy(settings)
+        return response  # type: ignore[return-value]
+
     def resource_view(**_: object) -> Response:
         site = state.site
         if site is None:
@@ -232,7 +238,7 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
         resource = site.resources.get(request.path)
         if resource is None:
             if request.path + "/" in site.resources:  # /articles/x -> /articles/x/
-                return redirect(settings.url(request.path + "/"), code=301)  # type: ignore[return-value]
+                return moved(request.path + "/")
             raise NotFound()  # the 404 page, from http_error below
         # Reached only when a new site with this path was swapped in after FastPath looked.
         try:
@@ -242,7 +248,7 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
             return _starting_up()
 
     def redirect_view(**_: object) -> Response:
-        return redirect(settings.url(REDIRECTS[request.path]), code=301)  # type: ignore[return-value]
+        return moved(REDIRECTS[request.path])
 
     def health_view() -> Response:
         ready = state.site is not None
@@ -252,6 +258,9 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
             content_type="text/plain; charset=utf-8",
         )
 
+    # Werkzeug would answer "//" in a path with a 308 to the request's Host: a 404 instead.
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
     methods = ["GET"]  # Flask adds HEAD; OPTIONS is switched off below
     rules: list[tuple[str, Callable[..., Response]]] = [
         ("/", resource_view),
@@ -264,6 +273,10 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
         ("/page/<int:number>", resource_view),
         ("/articles/<slug>/", resource_view),
         ("/articles/<slug>", resource_view),
+        ("/robots.txt", resource_view),
+        ("/icon-<name>", resource_view),
+        ("/sitemap.xml", resource_view),
+        ("/sitemap-<int:number>.xml", resource_view),
         ("/healthz", health_view),
         *((path, redirect_view) for path in REDIRECTS),
     ]

@@ -12,7 +12,7 @@ import pytest
 
 from feedsvc.config import Settings
 from feedsvc.repository import load_corpus
-from tests.conftest import LiveServer, require_tool
+from tests.conftest import LiveServer, require_tool, running_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page, Route
@@ -93,3 +93,70 @@ def test_index_and_article_in_a_real_browser(
     # The inline style is allowed by the Content-Security-Policy hash, so it applies.
     assert page.evaluate("getComputedStyle(document.body).maxWidth") != "none"
     assert errors == [], errors
+
+
+# Records every Content-Security-Policy violation the page reports, from its first byte.
+CSP_LISTENER = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__violations.push(event.violatedDirective + " " + event.blockedURI);
+});
+"""
+ICON = Path(__file__).parent / "data" / "icon.png"
+
+
+@pytest.fixture
+def icon_server(articles_dir: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    """``feedsvc serve`` with the site icon set through the environment."""
+    env = {"FEEDSVC_TITLE": "Example News", "FEEDSVC_ICON": str(ICON)}
+    with running_server(articles_dir, tmp_path / "server.log", env=env) as server:
+        yield server
+
+
+@pytest.mark.parametrize("width", [1280, 375], ids=["desktop", "phone"])
+def test_front_page_and_article_with_icon_and_subscribe_block(
+    icon_server: LiveServer, browser_page: Page, tmp_path: Path, width: int
+) -> None:
+    page = browser_page
+    page.set_viewport_size({"width": width, "height": 900})
+    page.add_init_script(CSP_LISTENER)
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(f"{message.type}: {message.text}"))
+    slug = load_corpus(Settings(articles=icon_server.articles)).articles[0].slug
+    for name, path in (("front", ""), ("article", f"articles/{slug}/")):
+        response = page.goto(icon_server.url + path)
+        assert response is not None and response.status == 200
+        page.wait_for_load_state("load")
+        # The icon in the header has loaded (a broken image has no natural width).
+        header_icon = page.locator("header.site img")
+        assert header_icon.evaluate("img => img.complete && img.naturalWidth") == 64
+        href = page.locator('head link[rel="icon"]').get_attribute("href")
+        assert href == header_icon.get_attribute("src") and href is not None
+        assert href.startswith(icon_server.url + "icon-")
+        icon = page.request.get(href)
+        assert icon.status == 200 and icon.body() == ICON.read_bytes()
+        assert icon.headers["content-type"] == "image/png"
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), name
+        assert page.evaluate("window.__violations") == [], name
+        page.screenshot(path=str(tmp_path / f"{name}-{width}.png"), full_page=True)
+        if name == "front":
+            block = page.locator("section.subscribe")
+            assert block.is_visible() and block.locator("h2").inner_text() == "Subscribe"
+            links = block.locator("a").evaluate_all(
+                "links => links.map(l => [l.type, l.href, l.getBoundingClientRect().right])"
+            )
+            assert [(kind, url) for kind, url, _ in links] == [
+                ("application/rss+xml", icon_server.url + "feed.xml"),
+                ("application/atom+xml", icon_server.url + "atom.xml"),
+                ("application/feed+json", icon_server.url + "feed.json"),
+            ]
+            assert all(right <= width for _, _, right in links)
+            shown = block.locator("code").all_inner_texts()
+            assert shown == [url for _, url, _ in links]
+        else:
+            assert page.locator('script[type="application/ld+json"]').count() == 1
+    assert not [m for m in messages if "Content Security Policy" in m or m.startswith("error")]
+    assert (tmp_path / f"front-{width}.png").stat().st_size > 0
+    # The listener does hear violations: an inline style attribute is one under this policy.
+    page.evaluate("document.body.setAttribute('style', 'color: red')")
+    page.wait_for_function("window.__violations.length > 0")

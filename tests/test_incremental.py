@@ -83,7 +83,7 @@ def leftovers(out: Path) -> list[str]:
 
 
 def written(result: Result) -> int:
-    match = re.search(r"^wrote (\d+) files to ", result.stdout, re.MULTILINE)
+    match = re.search(r"^wrote (\d+) files? to ", result.stdout, re.MULTILINE)
     assert match is not None, result.output
     return int(match[1])
 

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import feedparser
+import pytest
 
-from tests.conftest import LiveServer, http_get, wait_until
+from tests.conftest import (
+    LiveServer,
+    free_port,
+    http_get,
+    running_server,
+    stop_process_group,
+    wait_until,
+)
 
 
 def test_serves_feeds_with_conditional_get(live_server: LiveServer) -> None:
@@ -66,3 +80,98 @@ def test_index_and_errors_over_http(live_server: LiveServer) -> None:
     assert http_get(live_server.url + "no/such/page")[0] == 404
     server = headers.get("server", "")
     assert "/" not in server, f"version banner: {server}"
+
+
+# --- the port -------------------------------------------------------------------------------
+
+
+def start_serve(articles: Path, port: int, server: str, *more: str) -> subprocess.Popen[bytes]:
+    """Start ``feedsvc serve`` on 127.0.0.1:``port`` (no base_url anywhere)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    command = [sys.executable, "-m", "feedsvc", "serve", "--host", "127.0.0.1", "--port",
+               str(port), "--articles", str(articles), "--server", server, *more]  # fmt: skip
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment,
+        start_new_session=True,
+    )
+
+
+def refused(articles: Path, port: int, server: str) -> tuple[int, list[str]]:
+    """Start a server that must exit at once; return its exit code and error lines."""
+    process = start_serve(articles, port, server)
+    try:
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        stop_process_group(process)
+    return process.returncode, stderr.decode().splitlines()
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_a_second_server_on_the_port_is_refused_and_the_first_keeps_it(
+    articles_dir: Path, tmp_path: Path, server: str
+) -> None:
+    with running_server(articles_dir, tmp_path / "first.log", server="granian") as first:
+        port = int(first.url.rsplit(":", 1)[1].strip("/"))
+        code, lines = refused(articles_dir, port, server)
+        assert (code, lines) == (
+            1,
+            [
+                f"feedsvc: error: 127.0.0.1:{port} is already in use by another process; "
+                "stop it or choose another --port"
+            ],
+        )
+        # Every request still reaches the first server (none went to a second one).
+        assert all(http_get(first.url + "healthz")[0] == 200 for _ in range(20))
+        assert first.process.poll() is None
+
+
+@pytest.mark.parametrize("reuse_port", [False, True], ids=["plain", "reuseport"])
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_a_port_held_by_another_program_is_one_line(
+    articles_dir: Path, server: str, reuse_port: bool
+) -> None:
+    with socket.socket() as holder:
+        if reuse_port:  # a program that would share: feedsvc must still not bind beside it
+            holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        code, lines = refused(articles_dir, port, server)
+    assert code == 1
+    assert lines == [
+        f"feedsvc: error: 127.0.0.1:{port} is already in use by another process; "
+        "stop it or choose another --port"
+    ]
+
+
+def test_the_listening_socket_is_not_shared(live_server: LiveServer) -> None:
+    port = int(live_server.url.rsplit(":", 1)[1].strip("/"))
+    with socket.socket() as intruder:
+        intruder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        with pytest.raises(OSError) as refusal:
+            intruder.bind(("127.0.0.1", port))
+    assert refusal.value.errno == errno.EADDRINUSE
+
+
+def test_serve_links_to_its_own_port_without_a_base_url(articles_dir: Path) -> None:
+    port = free_port()
+    process = start_serve(articles_dir, port, "granian", "--workers", "1")
+    url = f"http://127.0.0.1:{port}/"
+    try:
+
+        def ready() -> bool:
+            assert process.poll() is None, process.communicate()
+            try:
+                return http_get(url + "feed.xml")[0] == 200
+            except OSError:
+                return False
+
+        wait_until(ready, 30, "the server to answer /feed.xml")
+        entries = feedparser.parse(http_get(url + "feed.xml")[2]).entries
+        assert entries and all(entry.link.startswith(url) for entry in entries)
+    finally:
+        stop_process_group(process)
+        process.communicate()  # closes the pipes

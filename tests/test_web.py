@@ -141,7 +141,9 @@ def test_markup_in_articles_is_shown_as_text(articles_dir: Path, settings: Setti
     write_article(articles_dir, "950_00000000000000aa.txt", "2031-01-01", title, body)
     client = create_app(settings).test_client()
     html = lxml.html.fromstring(client.get("/articles/00000000000000aa/").data)
-    assert not html.cssselect("script") and not html.cssselect("b")
+    # The one script element is the page's JSON-LD, a data block that never runs.
+    scripts = html.cssselect("script")
+    assert [s.get("type") for s in scripts] == ["application/ld+json"] and not html.cssselect("b")
     assert html.cssselect("article h1")[0].text_content() == title
     assert body in [p.text_content() for p in html.cssselect("article p")]
     index = lxml.html.fromstring(client.get("/").data)

@@ -1,0 +1,80 @@
+"""``sitemap.xml`` (sitemaps.org protocol 0.9) and ``robots.txt``, as bytes. Pure.
+
+The sitemap lists the front page, the other index pages and every article page, each
+with its Last-Modified as ``lastmod``. The protocol allows 50,000 URLs a file: past
+that, ``sitemap.xml`` is a sitemap index of parts ``sitemap-1.xml``, ``sitemap-2.xml``...
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from feedsvc.config import Settings
+from feedsvc.escaping import xml_text
+from feedsvc.urls import SITEMAP_PATH, sitemap_part_path
+
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+# sitemaps.org: "no more than 50,000 URLs and must be no larger than 50MB" (a URL of
+# feedsvc's takes about 150 bytes, so the count is the limit reached first).
+URLS_PER_SITEMAP = 50_000
+_HEAD = b"<?xml version='1.0' encoding='UTF-8'?>\n"
+
+Location = tuple[str, datetime]  # a site path and its page's Last-Modified
+
+
+_MARKUP = re.compile("[&<>\r]")
+_W3C_LENGTH = len("2005-05-10T17:33:30+08:00")
+
+
+def w3c_datetime(moment: datetime) -> str:
+    """Return ``moment`` as a W3C datetime to the second, as HTTP dates count: in its own
+    offset, or in UTC when the offset has seconds (local mean time), which W3C lacks."""
+    text = moment.isoformat(timespec="seconds")
+    if len(text) == _W3C_LENGTH:
+        return text
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _entries(tag: str, settings: Settings, locations: Sequence[Location]) -> list[str]:
+    # Escaped once for the base URL; a site path needs escaping only if it has markup.
+    base = xml_text(settings.base_url).decode()
+    return [
+        f"  <{tag}><loc>{base}{_path(path)}</loc>"
+        f"<lastmod>{w3c_datetime(moment)}</lastmod></{tag}>\n"
+        for path, moment in locations
+    ]
+
+
+def _path(path: str) -> str:
+    return xml_text(path).decode() if _MARKUP.search(path) else path
+
+
+def render_urlset(settings: Settings, locations: Sequence[Location]) -> bytes:
+    """Return a sitemap (``<urlset>``) of ``locations``."""
+    rows = "".join(_entries("url", settings, locations))
+    return _HEAD + f'<urlset xmlns="{SITEMAP_NS}">\n{rows}</urlset>\n'.encode()
+
+
+def render_index(settings: Settings, parts: Sequence[Location]) -> bytes:
+    """Return a sitemap index (``<sitemapindex>``) of the sitemaps at ``parts``."""
+    rows = "".join(_entries("sitemap", settings, parts))
+    return _HEAD + f'<sitemapindex xmlns="{SITEMAP_NS}">\n{rows}</sitemapindex>\n'.encode()
+
+
+def split(locations: Sequence[Location], limit: int = URLS_PER_SITEMAP) -> list[Sequence[Location]]:
+    """Return the sitemap parts of ``locations``: one part when they fit in one sitemap."""
+    return [locations[start : start + limit] for start in range(0, len(locations), limit)] or [
+        locations
+    ]
+
+
+def part_paths(count: int) -> list[str]:
+    """Return the site paths of ``count`` sitemap parts: ``sitemap.xml`` alone for one."""
+    return [SITEMAP_PATH] if count == 1 else [sitemap_part_path(n) for n in range(1, count + 1)]
+
+
+def render_robots(settings: Settings) -> bytes:
+    """Return ``robots.txt`` (RFC 9309): everything may be crawled; where the sitemap is."""
+    return f"User-agent: *\nAllow: /\n\nSitemap: {settings.url(SITEMAP_PATH)}\n".encode()
