@@ -22,9 +22,18 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from feedsvc.cacherows import WHOLE_ROWS, Rendered, read_entry, read_rendered, write_row
+from feedsvc.cacherows import (
+    WHOLE_ROWS,
+    Rendered,
+    read_edit,
+    read_entry,
+    read_rendered,
+    write_edit,
+    write_row,
+)
 from feedsvc.cacherows import Entry as Entry
 from feedsvc.config import Settings
+from feedsvc.dating import EditRecord
 from feedsvc.errors import ConfigError
 from feedsvc.filesystem import open_private_file, private_folder
 
@@ -32,7 +41,7 @@ log = logging.getLogger("feedsvc")
 
 # Bump when the meaning of a row changes; the parser's own source is part of the
 # fingerprint too, so a change to how files are read empties the cache by itself.
-FORMAT = 1
+FORMAT = 2  # 2: the edits table, filled as every file is read again
 DATABASE = "parse.sqlite3"
 LOCK = "lock"
 START_LOCK = "start.lock"
@@ -46,6 +55,13 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS rendered (
     signature TEXT PRIMARY KEY, etag TEXT NOT NULL, size INTEGER NOT NULL, gzip_size INTEGER
 );
+"""
+# The edits feedsvc noticed (dating.py): kept when the fingerprint changes, since a new
+# parser changes no file's bytes; forgotten only with the database itself.
+_EDITS = """
+CREATE TABLE IF NOT EXISTS edits (
+    name TEXT PRIMARY KEY, content TEXT NOT NULL, edited TEXT, zone TEXT
+)
 """
 
 
@@ -186,6 +202,7 @@ class ParseCache:
             db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            db.execute(_EDITS)
             row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
             if row is None or row[0] != self._fingerprint:
                 # Another format, parser or settings: start again from empty tables.
@@ -275,6 +292,22 @@ class ParseCache:
                 [write_row(name, entry) for name, entry in changed.items()],
             ),
             ("DELETE FROM files WHERE name = ?", [(name,) for name in removed]),
+        )
+
+    def edit_records(self) -> dict[str, EditRecord]:
+        """Return the noticed-edit record of each file, by name; rows that do not read
+        back whole are left out (their files then count as seen for the first time)."""
+        rows = self._rows("SELECT name, content, edited, zone FROM edits")
+        return {row[0]: record for row in rows if (record := read_edit(row[1:])) is not None}
+
+    def update_edits(self, changed: Mapping[str, EditRecord], removed: Iterable[str]) -> None:
+        """Store the records of ``changed`` files and forget ``removed`` ones."""
+        self._write(
+            (
+                "INSERT OR REPLACE INTO edits VALUES (?, ?, ?, ?)",
+                [(name, *write_edit(record)) for name, record in changed.items()],
+            ),
+            ("DELETE FROM edits WHERE name = ?", [(name,) for name in removed]),
         )
 
     def rendered(self) -> dict[str, Rendered]:

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from feedsvc.articles import FileName, Summary, parse_file_name
+from feedsvc.dating import EditRecord
 from feedsvc.filesystem import FileKey
 
 Rendered = tuple[str, int, int | None]  # ETag, size, gzip size
@@ -68,14 +69,14 @@ def _is_hex(text: str, length: int) -> bool:
 
 
 _HEX_DIGITS = "0123456789abcdef"
-_ETAG_LENGTH = 34  # a quoted SHA-256 prefix of 32 hex digits (``site.make_etag``)
+_ETAG_LENGTH = 34  # a quoted SHA-256 prefix of 32 hex digits (``resources.make_etag``)
 
 
 def read_rendered(row: tuple[Any, ...]) -> Rendered | None:
     """Return a rendered row's ETag and sizes, or None when it is not as written.
 
     The ETag names a file of the bodies folder: anything but the quoted hex digits
-    ``site.make_etag`` gives (``"../../etc/passwd"``) is refused.
+    ``resources.make_etag`` gives (``"../../etc/passwd"``) is refused.
     """
     etag, size, gzip_size = row
     if type(etag) is not str or type(size) is not int or size < 0:
@@ -143,3 +144,24 @@ def read_entry(row: tuple[Any, ...]) -> Entry | None:
         return None
     summary = Summary(ident, name, moment, digest=digest, number=number)
     return Entry((size, mtime, ctime, ino), summary, problems)
+
+
+def write_edit(record: EditRecord) -> tuple[str, str | None, str | None]:
+    """Return the ``content, edited, zone`` columns of a noticed-edit record."""
+    if record.edited is None:
+        return record.content, None, None
+    return (record.content, *_stored_time(record.edited))
+
+
+def read_edit(row: tuple[Any, ...]) -> EditRecord | None:
+    """Return the record of an ``edits`` row's ``content, edited, zone``; None if it does
+    not read back whole."""
+    content, edited, zone = row
+    if not isinstance(content, str) or not _is_hex(content, 32):
+        return None
+    if edited is None:
+        return EditRecord(content, None)
+    try:
+        return EditRecord(content, _loaded_time(edited, zone or ""))
+    except (TypeError, ValueError, KeyError, OSError):
+        return None

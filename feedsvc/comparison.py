@@ -19,7 +19,7 @@ from feedsvc.entries import entry_id_of
 def present_entry_ids(file_names: Iterable[str]) -> set[str]:
     """Return the feed entry ids of the article files named ``file_names``, parsed or not.
 
-    The same ids as ``feeds.entry_id``, computed from the file name alone, so that an
+    The same ids as ``entries.entry_id``, computed from the file name alone, so that an
     article whose file exists but no longer parses still counts as present.
     """
     return {entry_id_of(parse_file_name(name).id) for name in file_names}

@@ -27,10 +27,12 @@ class Manifest:
     def __init__(self, lines: list[str]) -> None:
         self._rest: dict[str, str] = {}  # by signature: "ETag<tab>size"
         self.paths: list[str] = []
+        self.etags: dict[str, str] = {}  # by path
         for line in lines:
             path, signature, rest = line.split("\t", 2)
             self._rest[signature] = rest
             self.paths.append(path)
+            self.etags[path] = rest.partition("\t")[0]
 
     def stored(self, signature: str) -> Stored | None:
         rest = self._rest.get(signature)

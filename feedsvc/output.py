@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import math
 import os
 import shutil
 import stat
@@ -17,7 +18,7 @@ from feedsvc.hosting import render_hosting_files
 from feedsvc.manifest import MARKER as MARKER
 from feedsvc.manifest import Manifest, manifest_bytes
 from feedsvc.manifest import read_manifest as read_manifest
-from feedsvc.resources import Resource, Stored
+from feedsvc.resources import Resource, Stored, make_etag
 from feedsvc.site import Site
 from feedsvc.urls import NOT_FOUND_FILE, file_path
 
@@ -74,7 +75,9 @@ class FolderStore:
     then sends the Last-Modified feedsvc serve sends, and an ETag (nginx: mtime and
     size) that stays the same from build to build and machine to machine.
     Bodies whose signature is in ``previous`` (the manifest of the build in the
-    output folder) are there already and not written.
+    output folder) are there already and not written. ``live``, the output being
+    replaced, with its manifest ``published`` (None: none to trust), keeps each file's
+    mtime in order (``_in_order``).
     """
 
     def __init__(
@@ -82,10 +85,14 @@ class FolderStore:
         folder: Path,
         previous: Manifest | None = None,
         progress: Callable[[int], None] | None = None,
+        live: Path | None = None,
+        published: Manifest | None = None,
     ) -> None:
         self.folder = folder
         self._root = os.fspath(folder)
         self.previous = previous
+        self._live = os.fspath(live) if live is not None and live.is_dir() else None
+        self._published = published.etags if published is not None else {}
         self._progress = progress
         self._folders: set[str] = set()
         self.written = 0
@@ -96,8 +103,31 @@ class FolderStore:
 
     def put(self, path: str, resource: Resource, hot: bool = False) -> Resource:
         assert resource.body is not None
-        self.write(file_path(path), resource.body, resource.last_modified.timestamp())
+        relative = file_path(path)
+        stamp = self._in_order(path, relative, resource.etag, resource.last_modified.timestamp())
+        self.write(relative, resource.body, stamp)
         return resource if hot else resource.without_bodies()
+
+    def _in_order(self, path: str, relative: str, etag: str, stamp: float) -> float:
+        """Return the mtime of a file that replaces a published one: the published file's
+        while the bytes stay (same ETag), else after it even where the resource's own
+        Last-Modified is not (a typo fixed without a new date): a web server that makes
+        its ETag and Last-Modified from mtime and size then answers the old ones with 200.
+        """
+        if self._live is None:
+            return stamp
+        target = os.path.join(self._live, relative)
+        try:
+            before = os.stat(target).st_mtime
+            published = self._published.get(path, "")
+            if len(published) != len(etag):  # no manifest, or a damaged line: ask the file
+                with open(target, "rb") as file:
+                    published = make_etag(file.read())
+        except OSError:
+            return stamp
+        if published == etag:
+            return before
+        return stamp if stamp > before else float(math.floor(before) + 1)
 
     def write(self, relative: str, body: bytes, stamp: float | None = None) -> None:
         # Plain descriptors and string paths: a cold build writes 109,000 files at
@@ -148,7 +178,7 @@ def _finish(site: Site, store: FolderStore, live: Path | None = None) -> None:
 
 
 def _url_paths(relative: str) -> set[str]:
-    """Return the URL paths whose file is ``relative`` (see ``site.file_path``)."""
+    """Return the URL paths whose file is ``relative`` (see ``urls.file_path``)."""
     paths = {"/" + relative}
     if relative == "index.html" or relative.endswith("/index.html"):
         paths.add("/" + relative.removesuffix("index.html"))
@@ -215,12 +245,15 @@ def build_site(
     """
     out = out.absolute()
     _check_target(out)
-    previous = None if full else read_manifest(out)
+    published = read_manifest(out)
+    previous = None if full else published
     if previous is None:
-        return _replace_whole(lambda folder: _render_into(render, folder, None, progress), out)
+        return _replace_whole(
+            lambda folder: _render_into(render, folder, progress, out, published), out
+        )
     _remove_leftovers(out)
     with _staging(out) as staging:
-        store = FolderStore(staging, previous, progress=progress)
+        store = FolderStore(staging, previous, progress, out, previous)
         site = render(store)
         _finish(site, store, out)
     try:
@@ -313,10 +346,11 @@ def _remove_leftovers(out: Path) -> None:
 def _render_into(
     render: Callable[[FolderStore], Site],
     folder: Path,
-    previous: Manifest | None,
     progress: Callable[[int], None] | None,
+    live: Path,
+    published: Manifest | None,
 ) -> tuple[Site, int]:
-    store = FolderStore(folder, previous, progress=progress)
+    store = FolderStore(folder, None, progress, live, published)
     site = render(store)
     _finish(site, store)
     return site, store.written

@@ -23,9 +23,12 @@ from feedsvc.articles import (
 )
 from feedsvc.cache import Entry, ParseCache
 from feedsvc.config import Settings
+from feedsvc.dating import EditRecord, content_hash
+from feedsvc.edits import EditLedger, load_git_history
 from feedsvc.errors import ArticleError, ArticlesDirError
 from feedsvc.filesystem import FileKey as FileKey
 from feedsvc.filesystem import file_key as file_key
+from feedsvc.history import History
 from feedsvc.reading import read_article_bytes as read_article_bytes
 
 
@@ -66,6 +69,8 @@ class Corpus:
     parsed: Mapping[str, Parsed] = field(default_factory=dict)  # by file name
     settings: Settings = field(default_factory=Settings)
     bodies: Mapping[str, Article] = field(default_factory=dict)  # by id
+    edits: Mapping[str, EditRecord] = field(default_factory=dict)  # by file name
+    history: History | None = None  # what git said, for the next load
 
     def full(self, summary: Summary) -> Article:
         """Return the article of ``summary`` with its paragraphs.
@@ -88,9 +93,15 @@ class Corpus:
                     number=summary.number,
                     title=summary.source,
                 )
-        if article.published != summary.published or article.id != summary.id:
-            # Dates of ties are spread by the load; the id is the file name's.
-            article = dataclasses.replace(article, published=summary.published, id=summary.id)
+        if (
+            article.published != summary.published
+            or article.id != summary.id
+            or article.edited != summary.edited
+        ):
+            # Dates of ties are spread and edits dated by the load; the id is the file name's.
+            article = dataclasses.replace(
+                article, published=summary.published, id=summary.id, edited=summary.edited
+            )
         return article
 
     def full_articles(self, summaries: Iterable[Summary]) -> list[Article]:
@@ -175,12 +186,19 @@ def decode_article(path: Path, data: bytes) -> tuple[str, list[Problem]]:
 
 def load_article(path: Path, root: Path, settings: Settings) -> tuple[Article, list[Problem]]:
     """Read, decode and parse one file. Return the Article and warnings; raise ArticleError."""
-    text, warnings = decode_article(path, read_article_bytes(path, root, settings.max_file_bytes))
+    article, warnings, _ = read_article(path, root, settings)
+    return article, warnings
+
+
+def read_article(path: Path, root: Path, settings: Settings) -> tuple[Article, list[Problem], str]:
+    """``load_article``, and the hash of the file's bytes (``dating.content_hash``)."""
+    data = read_article_bytes(path, root, settings.max_file_bytes)
+    text, warnings = decode_article(path, data)
     try:
         article = parse_article(path.name, text, settings.zone, settings.chrome_lines)
     except ArticleError as exc:
         raise ArticleError(path, exc.reason) from None
-    return article, warnings
+    return article, warnings, content_hash(data)
 
 
 def _distinct_times(articles: list[Summary]) -> Iterator[Summary]:
@@ -294,12 +312,16 @@ def load_corpus(
         listing = keys
     else:
         listing = listed() if listed is not None else folder_keys(settings.articles)
-    loading = _Loading(settings, root, known, stored, keep_bodies)
+    records = previous.edits if previous is not None else (cache.edit_records() if cache else {})
+    loading = _Loading(settings, root, known, stored, keep_bodies, EditLedger(records, settings))
     for name in listing if keys is None else sorted(listing):  # folder_keys sorts
         loading.add(name, listing[name])
+    history, warnings = load_git_history(settings, previous.history if previous else None)
+    problems = [Problem(path, reason, skipped=False) for path, reason in warnings]
     if cache is not None:
         cache.update(loading.changed, (stored.keys() | known.keys()) - loading.parsed.keys())
-    return loading.corpus()
+        cache.update_edits(loading.edits.changed, records.keys() - loading.parsed.keys())
+    return loading.corpus(history, problems)
 
 
 class _Loading:
@@ -312,6 +334,7 @@ class _Loading:
         known: Mapping[str, Parsed],
         stored: Mapping[str, Entry],
         keep_bodies: bool,
+        edits: EditLedger,
     ) -> None:
         self.settings = settings
         self.root = root
@@ -324,6 +347,7 @@ class _Loading:
         self.parsed: dict[str, Parsed] = {}
         self.bodies: dict[str, Article] = {}
         self.changed: dict[str, Entry] = {}  # the rows the cache learns
+        self.edits = edits
 
     def add(self, name: str, key: FileKey | None) -> None:
         """Take the file ``name`` whose key, taken before reading, is ``key``.
@@ -337,10 +361,13 @@ class _Loading:
                 result = _from_cache(self.prefix, name, entry)
         article = None
         if result is None or key is None or result.key != key:
-            result, article = _read(self.settings.articles / name, self.root, self.settings, key)
+            path = self.settings.articles / name
+            result, article, content = _read(path, self.root, self.settings, key)
             entry = _to_cache(result)
             if entry is not None:
                 self.changed[name] = entry
+            if content is not None and key is not None:
+                self.edits.notice(name, content, key[1])
         self.parsed[name] = result
         if result.problems:
             self.problems.extend(result.problems)
@@ -356,17 +383,27 @@ class _Loading:
         if article is not None and self.keep_bodies:
             self.bodies[summary.id] = article
 
-    def corpus(self) -> Corpus:
-        newest_first = tuple(reversed(list(_distinct_times(list(self.by_id.values())))))
+    def corpus(self, history: History | None, problems: list[Problem]) -> Corpus:
+        chronological = list(_distinct_times(list(self.by_id.values())))
+        dated = self.edits.dated(chronological, self.settings.updated_from, history)
+        newest_first = tuple(reversed(dated))
         kept = {a.id: self.bodies[a.id] for a in newest_first if a.id in self.bodies}
-        return Corpus(newest_first, tuple(self.problems), self.parsed, self.settings, kept)
+        return Corpus(
+            newest_first,
+            (*problems, *self.problems),
+            self.parsed,
+            self.settings,
+            kept,
+            self.edits.records,
+            history,
+        )
 
 
 def _read(
     path: Path, root: Path, settings: Settings, key: FileKey | None
-) -> tuple[Parsed, Article | None]:
+) -> tuple[Parsed, Article | None, str | None]:
     try:
-        article, warnings = load_article(path, root, settings)
+        article, warnings, content = read_article(path, root, settings)
     except ArticleError as exc:
-        return Parsed(key, None, (Problem(exc.path, exc.reason),)), None
-    return Parsed(key, article.summary(), tuple(warnings)), article
+        return Parsed(key, None, (Problem(exc.path, exc.reason),)), None, None
+    return Parsed(key, article.summary(), tuple(warnings)), article, content

@@ -67,15 +67,15 @@ def cached(settings: Settings, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the article files read, in order (each call of ``load_article``)."""
+    """The names of the article files read, in order (each call of ``read_article``)."""
     names: list[str] = []
-    original = repository.load_article
+    original = repository.read_article
 
     def counting(path: Path, root: Path, settings: Settings) -> Any:
         names.append(path.name)
         return original(path, root, settings)
 
-    monkeypatch.setattr(repository, "load_article", counting)
+    monkeypatch.setattr(repository, "read_article", counting)
     return names
 
 

@@ -31,6 +31,7 @@ from feedsvc.site import Site, render_site
 from feedsvc.web import create_app
 from tests.conftest import (
     BASE_URL,
+    SEED,
     free_port,
     require_tool,
     running_server,
@@ -330,3 +331,36 @@ def test_two_app_instances_send_identical_bytes_and_etags(
                 assert got_one[2] == got_two[2], path
             assert got_one[1]["ETag"] == site.resources[path].gzip_etag
             assert get(first + path)[2] == site.resources[path].body  # as built, too
+
+
+def fix_a_typo(path: Path) -> None:
+    """Change one letter: a new text of the same size."""
+    text = path.read_text(encoding="utf-8")
+    index = text.index("Kremlin")
+    path.write_text(text[:index] + "kremlin" + text[index + 7 :], encoding="utf-8")
+
+
+@pytest.mark.parametrize("updated_from", ["auto", "none"])
+def test_nginx_sees_a_typo_fix_and_keeps_304_for_the_rest(
+    nginx: str,
+    built: Path,
+    runner: CliRunner,
+    tmp_path: Path,
+    site: Site,
+    site_settings: Settings,
+    updated_from: str,
+) -> None:
+    # "none": the fix moves no date; the new file's mtime still moves past the old one's.
+    config = tmp_path / "site.toml"
+    config.write_text(config.read_text() + f'updated_from = "{updated_from}"\n')
+    assert runner.invoke(cli, ["build", "--config", str(config)]).exit_code == 0
+    before = {path: get(nginx + path) for path in site.resources}
+    fix_a_typo(site_settings.articles / SEED)
+    result = runner.invoke(cli, ["build", "--config", str(config)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    changed = {path for path, (_, _, body) in before.items() if get(nginx + path)[2] != body}
+    assert "/articles/cab78a8f5eee25a1/" in changed and len(changed) < len(before) / 2
+    for path, (_, headers, _) in before.items():
+        for name, value in (("If-None-Match", "ETag"), ("If-Modified-Since", "Last-Modified")):
+            status, _, _ = get(nginx + path, {name: headers[value]})
+            assert status == (200 if path in changed else 304), (path, name)

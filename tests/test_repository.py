@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -408,6 +409,8 @@ def test_bad_files_leave_no_open_descriptors(folder: Path) -> None:
 def test_a_reload_reads_only_the_files_that_changed(
     settings: Settings, articles_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Not dating edits: a fresh load knows none of those the reload noticed.
+    settings = dataclasses.replace(settings, updated_from="none")
     first = repository.load_corpus(settings)
     edited = articles_dir / "002_46562b85a181cf96.txt"
     renamed = articles_dir / "004_b574bceddd58a7b6.txt"
@@ -417,23 +420,23 @@ def test_a_reload_reads_only_the_files_that_changed(
     chmodded.chmod(0o600)  # ctime moves: a file that was unreadable may be readable now
     (articles_dir / "900_00000000000000ff.txt").write_bytes(b"\xff")
     read: list[str] = []
-    real = repository.load_article
+    real = repository.read_article
 
     def counting(path: Path, *args: object) -> object:
         read.append(path.name)
         return real(path, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(repository, "load_article", counting)
+    monkeypatch.setattr(repository, "read_article", counting)
     again = repository.load_corpus(settings, previous=first)
     assert sorted(read) == [
         "002_46562b85a181cf96.txt", "005_8e5712e9b08f6c8b.txt",
         "104_b574bceddd58a7b6.txt", "900_00000000000000ff.txt",
     ]  # fmt: skip
-    monkeypatch.setattr(repository, "load_article", real)
+    monkeypatch.setattr(repository, "read_article", real)
     fresh = repository.load_corpus(settings)
     assert (again.articles, again.problems) == (fresh.articles, fresh.problems)
     read.clear()
-    monkeypatch.setattr(repository, "load_article", counting)
+    monkeypatch.setattr(repository, "read_article", counting)
     third = repository.load_corpus(settings, previous=again)
     assert read == [] and (third.articles, third.problems) == (fresh.articles, fresh.problems)
 
