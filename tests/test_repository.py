@@ -17,7 +17,7 @@ from types import FrameType
 
 import pytest
 
-from feedsvc import repository
+from feedsvc import listing, repository
 from feedsvc.config import Settings
 from feedsvc.errors import ArticlesDirError
 from feedsvc.repository import Corpus, Problem, load_corpus
@@ -467,7 +467,7 @@ def test_the_listing_made_aside_is_the_listing(folder: Path, forks: list[int]) -
     (folder / "dangling.txt").symlink_to(folder / "gone.txt")
     (folder / ".hidden.txt").write_text("not an article")
 
-    listed = repository._folder_keys_aside(folder)()
+    listed = listing._folder_keys_aside(folder)()
 
     assert listed == repository.folder_keys(folder)
     assert list(listed) == sorted(listed)
@@ -480,7 +480,7 @@ def test_the_listing_made_aside_fails_like_the_listing(tmp_path: Path, forks: li
     with pytest.raises(ArticlesDirError) as expected:
         repository.folder_keys(missing)
     with pytest.raises(ArticlesDirError) as aside:
-        repository._folder_keys_aside(missing)()
+        listing._folder_keys_aside(missing)()
     assert str(aside.value) == str(expected.value)
     assert len(forks) == 1
 
@@ -490,15 +490,15 @@ def test_a_listing_child_that_fails_is_replaced_by_listing_here(
 ) -> None:
     write(folder, name_of(1), article_text())
     here = os.getpid()
-    real = repository.folder_keys
+    real = listing.folder_keys
 
     def fails_in_a_child(path: Path) -> dict[str, repository.FileKey | None]:
         if os.getpid() != here:
             raise MemoryError("the child ran out of memory")
         return real(path)
 
-    monkeypatch.setattr(repository, "folder_keys", fails_in_a_child)
-    assert repository._folder_keys_aside(folder)() == real(folder)
+    monkeypatch.setattr(listing, "folder_keys", fails_in_a_child)
+    assert listing._folder_keys_aside(folder)() == real(folder)
     assert len(forks) == 1
 
 
@@ -515,7 +515,7 @@ def test_a_threaded_process_lists_without_forking(
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        assert repository._folder_keys_aside(folder)() == repository.folder_keys(folder)
+        assert listing._folder_keys_aside(folder)() == repository.folder_keys(folder)
     finally:
         stop.set()
         other.join()
