@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import watchfiles
 from flask import Flask, Response, redirect, request
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Rule
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -231,7 +232,7 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
         response.headers["Cache-Control"] = cache_policy(settings)
         return response  # type: ignore[return-value]
 
-    def resource_view(**_: object) -> Response:
+    def resource_view() -> Response:
         site = state.site
         if site is None:
             return _starting_up()
@@ -247,9 +248,6 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
             state.lost(resource.etag)
             return _starting_up()
 
-    def redirect_view(**_: object) -> Response:
-        return moved(REDIRECTS[request.path])
-
     def health_view() -> Response:
         ready = state.site is not None
         return Response(
@@ -258,32 +256,30 @@ def _register_routes(app: Flask, state: SiteState, settings: Settings) -> None:
             content_type="text/plain; charset=utf-8",
         )
 
+    def site_view(path: str = "") -> Response:
+        # The paths served are the site's own and nothing kept beside it: its resources
+        # (and each folder path without its slash), the 301 aliases, /healthz.
+        full, site = "/" + path, state.site
+        known = (
+            full == "/healthz"
+            or full in REDIRECTS
+            or (site is not None and (full in site.resources or full + "/" in site.resources))
+        )
+        if request.method not in ("GET", "HEAD") and (known or site is None):
+            raise MethodNotAllowed(valid_methods=["GET", "HEAD"])
+        if full == "/healthz":
+            return health_view()
+        if full in REDIRECTS:
+            return moved(REDIRECTS[full])
+        return resource_view()
+
     # Werkzeug would answer "//" in a path with a 308 to the request's Host: a 404 instead.
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
-    methods = ["GET"]  # Flask adds HEAD; OPTIONS is switched off below
-    rules: list[tuple[str, Callable[..., Response]]] = [
-        ("/", resource_view),
-        ("/feed.xml", resource_view),
-        ("/atom.xml", resource_view),
-        ("/feed.json", resource_view),
-        ("/archive/<int:number>/feed.xml", resource_view),
-        ("/archive/<int:number>/atom.xml", resource_view),
-        ("/page/<int:number>/", resource_view),
-        ("/page/<int:number>", resource_view),
-        ("/articles/<slug>/", resource_view),
-        ("/articles/<slug>", resource_view),
-        ("/robots.txt", resource_view),
-        ("/icon-<name>", resource_view),
-        ("/sitemap.xml", resource_view),
-        ("/sitemap-<int:number>.xml", resource_view),
-        ("/healthz", health_view),
-        *((path, redirect_view) for path in REDIRECTS),
-    ]
-    for rule, view in rules:
-        app.add_url_rule(
-            rule, f"{view.__name__}:{rule}", view, methods=methods, provide_automatic_options=False
-        )
+    # Rules of any method (methods=None): site_view answers 405 itself, with its own Allow.
+    app.url_map.add(Rule("/", endpoint="site"))
+    app.url_map.add(Rule("/<path:path>", endpoint="site"))
+    app.view_functions["site"] = site_view
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -357,3 +357,15 @@ def test_a_rebuild_renders_only_what_changed(
             assert b"A late correction." in client.get(path).data
         else:
             assert after.resources[path] is before.resources[path], path
+
+
+@pytest.mark.parametrize("method", ["POST", "PROPFIND", "TRACE"])
+def test_any_other_method_on_a_page_gets_405_and_on_no_page_404(
+    client: FlaskClient, method: str
+) -> None:
+    # The routes are the site's own paths: none is kept in a list beside it.
+    for path in ("/sitemap.xml", "/articles/cab78a8f5eee25a1/", "/articles/cab78a8f5eee25a1"):
+        response = client.open(path, method=method)
+        assert response.status_code == 405, path
+        assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD"}
+    assert client.open("/no/such/page", method=method).status_code == 404
