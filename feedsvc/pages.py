@@ -82,6 +82,9 @@ def _jinja_index_page(articles: Sequence[Article], settings: Settings, page: Ind
     return _render("index.html", settings, articles=articles, page=page)
 
 
+# Which of title and standfirst an article has, and whether it was edited: what templates
+# test of an article, each case compiled once.
+Case = tuple[bool, bool, bool]
 # The fields a compiled template has slots for, in the order of the values filling them.
 _ARTICLE_FIELDS = (
     "slug",
@@ -90,6 +93,7 @@ _ARTICLE_FIELDS = (
     "iso",
     "human",
     "updated",
+    "updated_human",
     "paragraphs",
     "json_ld",
 )
@@ -176,14 +180,16 @@ class _PageProbe:
     older_path: str | None
 
 
-def _article_probe(label: Label, case: tuple[bool, bool], paragraphs: int | None) -> _ArticleProbe:
-    title, standfirst = case
+def _article_probe(label: Label, case: Case, paragraphs: int | None) -> _ArticleProbe:
+    title, standfirst, edited = case
+    published = _Moment(label("iso"), label("human"))
     return _ArticleProbe(
         slug=label("slug"),
         title=label("title") if title else "",
         standfirst=label("standfirst") if standfirst else "",
-        published=_Moment(label("iso"), label("human")),
-        updated=_Moment(label("updated"), label("updated_human")),
+        published=published,
+        # Not edited: the very date it was published, which templates compare it with.
+        updated=_Moment(label("updated"), label("updated_human")) if edited else published,
         paragraphs=None if paragraphs is None else tuple(label(f"p{n}") for n in range(paragraphs)),
     )
 
@@ -210,8 +216,8 @@ def _probe_context(**probes: object) -> dict[str, object]:
     return {"iso": operator.attrgetter("iso"), "human": operator.attrgetter("human"), **probes}
 
 
-def _case(article: Article) -> tuple[bool, bool]:
-    return bool(article.title), bool(article.standfirst)
+def _case(article: Article) -> Case:
+    return bool(article.title), bool(article.standfirst), article.updated != article.published
 
 
 def _values(article: Article, escaped: Iterator[bytes]) -> tuple[bytes, ...]:
@@ -220,7 +226,12 @@ def _values(article: Article, escaped: Iterator[bytes]) -> tuple[bytes, ...]:
     published = article.published
     # The dates are digits, letters, "-", ":", "+", "," and spaces: nothing to escape.
     updated = article.updated
-    date = (_iso(published).encode(), human_date(published).encode(), _iso(updated).encode())
+    date = (
+        _iso(published).encode(),
+        human_date(published).encode(),
+        _iso(updated).encode(),
+        human_date(updated).encode(),
+    )
     return next(escaped), next(escaped), next(escaped), *date
 
 
@@ -228,9 +239,7 @@ def _texts(article: Article) -> tuple[str, str, str]:
     return article.slug, article.title, article.standfirst
 
 
-def _article_skeleton(
-    settings: Settings, case: tuple[bool, bool], paragraphs: bool
-) -> tuple[_Skeleton, bytes]:
+def _article_skeleton(settings: Settings, case: Case, paragraphs: bool) -> tuple[_Skeleton, bytes]:
     """Return the compiled article page of one case, and the markup between two paragraphs.
 
     Two probe paragraphs give that markup; the slot of the paragraphs spans both.
@@ -311,7 +320,7 @@ def _row(pieces: list[str], row: int) -> tuple[int, int, _Skeleton]:
 
 
 def _index_parts(
-    settings: Settings, first: bool, last: bool, cases: tuple[tuple[bool, bool], ...]
+    settings: Settings, first: bool, last: bool, cases: tuple[Case, ...]
 ) -> _IndexParts:
     """Return the index page compiled with rows of ``cases``, first or last page or neither."""
 
@@ -371,7 +380,7 @@ def render_index_page(articles: Sequence[Article], settings: Settings, page: Ind
     }
     if None in compiled.values():
         return _jinja_index_page(articles, settings, page)
-    parts = typing.cast(dict[tuple[tuple[bool, bool], ...], _IndexParts], compiled)
+    parts = typing.cast(dict[tuple[Case, ...], _IndexParts], compiled)
     escaped = iter(html_escape_all([text for article in articles for text in _texts(article)]))
     rows = [_values(article, escaped) for article in articles]
     chunks = [parts[pairs[0] if pairs else final].head.fill(frame)]

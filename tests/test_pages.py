@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+
+import lxml.html
 
 from feedsvc.config import Settings
 from feedsvc.output import write_site
-from feedsvc.pages import human_date
+from feedsvc.pages import human_date, render_article_page
 from feedsvc.repository import load_corpus
 from feedsvc.site import render_site
 from tests.conftest import require_tool
@@ -36,3 +40,18 @@ def test_pages_are_valid_html5(settings: Settings, articles_dir: Path, tmp_path:
 def test_human_dates_do_not_follow_the_locale(settings: Settings) -> None:
     article = load_corpus(settings).articles[-1]
     assert human_date(article.published) == "Tuesday, October 31, 2023"
+
+
+def test_an_edited_article_page_says_when_it_was_updated(settings: Settings) -> None:
+    corpus = load_corpus(settings)
+    article = corpus.full(corpus.articles[0])
+    plain = lxml.html.fromstring(render_article_page(article, settings))
+    assert plain.cssselect(".updated") == []
+    edited = dataclasses.replace(article, edited=datetime(2024, 3, 5, 10, 0, tzinfo=UTC))
+    page = lxml.html.fromstring(render_article_page(edited, settings))
+    (line,) = page.cssselect(".updated")
+    assert line.text_content() == "Updated Tuesday, March 5, 2024"
+    assert line.cssselect("time")[0].get("datetime") == "2024-03-05T10:00:00+00:00"
+    assert page.cssselect('meta[property="article:modified_time"]')[0].get("content") == (
+        "2024-03-05T10:00:00+00:00"
+    )

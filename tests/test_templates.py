@@ -48,6 +48,8 @@ def _articles(draw: st.DrawFn, count: st.SearchStrategy[int]) -> list[Article]:
             title=draw(_FIELD),
             standfirst=draw(_FIELD),
             paragraphs=tuple(draw(st.lists(_FIELD, max_size=6))),
+            # Some edited, some not: the page shows an "Updated" line for the first.
+            edited=draw(st.one_of(st.none(), st.datetimes(timezones=_ZONES))),
         )
         for n in range(draw(count))
     ]
@@ -113,6 +115,10 @@ CASES = {
     "no standfirst": _example("Title", "", ("One.",)),
     "no paragraphs": _example("Title", "Standfirst", ()),
     "no title": _example("", "", ()),
+    "edited": dataclasses.replace(
+        _example("Title", "Standfirst", ("One.",)),
+        edited=datetime(2024, 1, 2, 8, 0, tzinfo=ZoneInfo("Asia/Tokyo")),
+    ),
     "sentinels": _example("\ue000title\ue000", "\ue000p1\ue000", ("\ue000p0\ue000", "\ue000")),
     "nul": _example("a\0b", "\0", ("\0", "x\0y", "")),
 }
