@@ -18,6 +18,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from feedsvc.cacherows import (
     WHOLE_ROWS,
     Rendered,
+    is_etag,
     read_edit,
     read_entry,
     read_rendered,
@@ -62,6 +64,11 @@ _EDITS = """
 CREATE TABLE IF NOT EXISTS edits (
     name TEXT PRIMARY KEY, content TEXT NOT NULL, edited TEXT, zone TEXT
 )
+"""
+# What a server sent with a Last-Modified other than its inputs' (site.Site.moved): kept,
+# like the edits, whatever the fingerprint, so that a restart keeps Last-Modified in order.
+_MOVED = """
+CREATE TABLE IF NOT EXISTS moved (path TEXT PRIMARY KEY, etag TEXT NOT NULL, moment TEXT)
 """
 
 
@@ -203,6 +210,7 @@ class ParseCache:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             db.execute(_EDITS)
+            db.execute(_MOVED)
             row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
             if row is None or row[0] != self._fingerprint:
                 # Another format, parser or settings: start again from empty tables.
@@ -308,6 +316,27 @@ class ParseCache:
                 [(name, *write_edit(record)) for name, record in changed.items()],
             ),
             ("DELETE FROM edits WHERE name = ?", [(name,) for name in removed]),
+        )
+
+    def moved(self) -> dict[str, tuple[str, datetime]]:
+        """Return the ETag and Last-Modified of each path in ``moved``; a row that does not
+        read back whole is left out (its path then takes its inputs' Last-Modified)."""
+        result = {}
+        for path, etag, moment in self._rows("SELECT path, etag, moment FROM moved"):
+            try:
+                stamp = datetime.fromisoformat(moment)
+            except (TypeError, ValueError):
+                continue
+            if isinstance(path, str) and is_etag(etag) and stamp.tzinfo is not None:
+                result[path] = (etag, stamp)
+        return result
+
+    def replace_moved(self, rows: Mapping[str, tuple[str, datetime]]) -> None:
+        """Keep ``rows`` as the only paths in ``moved``."""
+        values = [(path, etag, moment.isoformat()) for path, (etag, moment) in rows.items()]
+        self._write(
+            ("DELETE FROM moved", [()]),
+            ("INSERT OR REPLACE INTO moved VALUES (?, ?, ?)", values),
         )
 
     def rendered(self) -> dict[str, Rendered]:

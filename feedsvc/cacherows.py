@@ -72,6 +72,16 @@ _HEX_DIGITS = "0123456789abcdef"
 _ETAG_LENGTH = 34  # a quoted SHA-256 prefix of 32 hex digits (``resources.make_etag``)
 
 
+def is_etag(value: object) -> bool:
+    """Tell whether ``value`` is an ETag as ``resources.make_etag`` writes them."""
+    return (
+        type(value) is str
+        and len(value) == _ETAG_LENGTH
+        and value[0] == value[-1] == '"'
+        and _is_hex(value[1:-1], _ETAG_LENGTH - 2)
+    )
+
+
 def read_rendered(row: tuple[Any, ...]) -> Rendered | None:
     """Return a rendered row's ETag and sizes, or None when it is not as written.
 

@@ -82,6 +82,12 @@ class Site:
     # By article id: the summary its page was signed for, the signature and the path, so
     # the next render signs again only the articles whose summary is another object.
     pages: Mapping[str, tuple[Summary, str, str]] = field(default_factory=dict)
+    # By path: the ETag and Last-Modified of the resources whose Last-Modified is not the
+    # one their inputs give (``in_order``), to be kept across restarts (see ``render_site``).
+    moved: Mapping[str, Validators] = field(default_factory=dict)
+
+
+Validators = tuple[str, datetime]  # an ETag and its Last-Modified
 
 
 def cache_policy(settings: Settings) -> str:
@@ -112,6 +118,7 @@ def render_site(
     previous: Site | None = None,
     progress: Callable[[int], None] | None = None,
     store: Store | None = None,
+    published: Mapping[str, Validators] | None = None,
 ) -> Site:
     """Render every feed and page of ``source``. Reads no clock or environment.
 
@@ -123,6 +130,10 @@ def render_site(
     into a live folder never publishes a link before its target. ``compress`` adds
     gzip variants (for serving). ``progress`` is called with 1 after each article page.
     Only the articles being rendered are read in full (``source.full``).
+
+    Each resource's Last-Modified follows what the same path sent before (``in_order``):
+    the resources of ``previous``, else ``published`` (a restart: the ``moved`` of the
+    site served before it, kept in the cache folder).
     """
     articles = source.articles
     updated = feed_updated(articles)  # the newest change: not always the newest article's
@@ -146,17 +157,32 @@ def render_site(
     del run.resources["/" + NOT_FOUND_FILE]
     if store is not None:
         store.flush()
+    moved = _keep_in_order(run.resources, previous, published or {})
+    return Site(run.resources, not_found, source.problems, pages, moved)
+
+
+def _keep_in_order(
+    resources: dict[str, Resource], previous: Site | None, published: Mapping[str, Validators]
+) -> dict[str, Validators]:
+    """Put each resource's Last-Modified in order with what its path sent before; return
+    those that are not their inputs' own (``Site.moved``)."""
+    before: Mapping[str, Validators] = published
     if previous is not None:
-        for path, resource in run.resources.items():
-            run.resources[path] = in_order(resource, previous.resources.get(path))
-        not_found = in_order(not_found, previous.not_found)
-    return Site(run.resources, not_found, source.problems, pages)
+        before = {p: (r.etag, r.last_modified) for p, r in previous.resources.items()}
+    kept = previous.moved if previous is not None else published
+    moved = {}
+    for path, resource in resources.items():
+        ordered = in_order(resource, before.get(path))
+        if ordered is not resource or (path in kept and kept[path][0] == resource.etag):
+            resources[path] = ordered
+            moved[path] = (ordered.etag, ordered.last_modified)
+    return moved
 
 
-def in_order(resource: Resource, before: Resource | None) -> Resource:
+def in_order(resource: Resource, before: Validators | None) -> Resource:
     """Return ``resource`` with a Last-Modified that moves when, and only when, its bytes do.
 
-    ``before`` is what the same path sent last. Its Last-Modified is kept while the ETag
+    ``before`` is what the same path sent last: its ETag and Last-Modified, kept while the ETag
     stays (an edit that this page does not show moves its derived date, not its bytes);
     a new body gets a Last-Modified after the old one even where the derived date did not
     move forward (the newest article deleted, a setting changed): a client that
@@ -164,12 +190,13 @@ def in_order(resource: Resource, before: Resource | None) -> Resource:
     """
     if before is None:
         return resource
-    if before.etag == resource.etag:
-        moment = before.last_modified
-    elif resource.last_modified > before.last_modified:
+    etag, last_modified = before
+    if etag == resource.etag:
+        moment = last_modified
+    elif resource.last_modified > last_modified:
         return resource
     else:
-        moment = before.last_modified + timedelta(seconds=1)
+        moment = last_modified + timedelta(seconds=1)
     if moment == resource.last_modified:
         return resource
     return dataclasses.replace(resource, last_modified=moment)

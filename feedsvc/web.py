@@ -100,7 +100,14 @@ class SiteState:
                         self.settings, self._corpus, self._cache, keep_bodies=False, keys=keys
                     )
                     # Only resources whose inputs changed are rendered.
-                    site = render_site(corpus, self.settings, previous=self.site, store=self._store)
+                    published = self._cache.moved() if self._cache and not self.site else None
+                    site = render_site(
+                        corpus,
+                        self.settings,
+                        previous=self.site,
+                        store=self._store,
+                        published=published,
+                    )
             except (FeedsvcError, OSError) as exc:
                 log.error("rebuild failed, still serving the last good site: %s", exc)
                 return False
@@ -111,6 +118,8 @@ class SiteState:
             )
             # The keys of the corpus, not of the listing: equal, and the tuples kept once.
             previous, self.site = self.site, site
+            if self._cache is not None and (previous is None or previous.moved != site.moved):
+                self._cache.replace_moved(site.moved)
             self._keys = {name: parsed.key for name, parsed in corpus.parsed.items()}
             self._corpus = corpus
             announce_changes(previous, site, self.settings)  # in the background, never blocks

@@ -78,3 +78,23 @@ def test_unchanged_bytes_keep_their_validators(served: Settings) -> None:
     response = client.get(OTHER_PAGE, headers={"If-Modified-Since": before[OTHER_PAGE][1]})
     assert response.status_code == 304
     assert validators(client, OTHER_PAGE) == before[OTHER_PAGE]
+
+
+def test_a_restart_keeps_last_modified_in_order(served: Settings, tmp_path: Path) -> None:
+    # The newest article deleted: the feed's new Last-Modified is one the inputs do not
+    # give, and a restarted server (the same cache folder) must send it again, not the
+    # older one its inputs give (a client with the old copy would get 304).
+    cached = dataclasses.replace(served, cache_dir=tmp_path / "cache")
+    first = SiteState(cached)
+    assert first.refresh() and first.site is not None
+    before = first.site.resources["/feed.xml"]
+    (cached.articles / NEWEST).unlink()
+    assert first.refresh()
+    after = first.site.resources["/feed.xml"]
+    assert after.etag != before.etag and after.last_modified > before.last_modified
+    restarted = SiteState(cached)
+    assert restarted.refresh() and restarted.site is not None
+    again = restarted.site.resources["/feed.xml"]
+    assert (again.etag, again.last_modified) == (after.etag, after.last_modified)
+    untouched = restarted.site.resources[OTHER_PAGE]
+    assert untouched.last_modified == first.site.resources[OTHER_PAGE].last_modified
