@@ -481,3 +481,65 @@ def test_fast_date_forms_agree_with_dateutil(day: date, style: str, number: int)
     finally:
         articles._plain_date = monkey
     assert fast == slow and fast.tzinfo is slow.tzinfo
+
+
+# --- Limits, at and just past them ------------------------------------------------------------
+
+
+def test_a_title_of_exactly_the_limit_is_accepted_one_more_is_not() -> None:
+    assert parse_article(NAME, article_text(title="x" * 300), PARIS).title == "x" * 300
+    with pytest.raises(ArticleError) as caught:
+        parse_article(NAME, article_text(title="é" * 301), PARIS)
+    assert str(caught.value) == (
+        f"{NAME}: title is 301 characters long (at most 300); is the blank line after it missing?"
+    )
+
+
+@pytest.mark.parametrize("name", ["UT", "UTC", "GMT", "Z"])
+def test_utc_zone_names_are_read_as_utc(name: str) -> None:
+    text = article_text(date=f"Tue, 31 Oct 2023 14:30:00 {name}")
+    published = parse_article(NAME, text, PARIS).published
+    assert published == datetime(2023, 10, 31, 14, 30, tzinfo=UTC)
+    assert published.utcoffset() == timedelta(0)
+
+
+def test_unknown_zone_name_message() -> None:
+    with pytest.raises(ArticleError) as caught:
+        parse_article(NAME, article_text(date="Tue, 31 Oct 2023 14:30:00 XYZ"), PARIS)
+    assert caught.value.reason == (
+        "line 1: unknown time zone name 'XYZ'; write an offset such as +01:00"
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["0001-01-02T00:00:00Z", "9999-12-30T00:00:00Z", "0001-01-02", "Thu, 30 Dec 9999 00:00:00 GMT"],
+    ids=["earliest", "latest", "earliest-date-only", "latest-rfc822"],
+)
+def test_the_earliest_and_latest_dates_are_accepted(line: str) -> None:
+    published = parse_article(NAME, article_text(date=line), UTC).published
+    assert published.date().isoformat() in ("0001-01-02", "9999-12-30")
+    assert published.time().isoformat() == "00:00:00"
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["0001-01-01T23:59:59Z", "9999-12-30T00:00:01Z", "0001-01-01", "9999-12-31"],
+    ids=["before-earliest", "after-latest", "date-only-before", "date-only-after"],
+)
+def test_dates_just_outside_the_range_are_refused(line: str) -> None:
+    with pytest.raises(ArticleError) as caught:
+        parse_article(NAME, article_text(date=line), UTC)
+    assert caught.value.reason == f"line 1: date {line!r} is out of range"
+
+
+def test_binary_threshold_is_one_control_character_in_a_hundred() -> None:
+    # A NUL and more than 1% of characters XML forbids within the first 8 KiB: binary.
+    assert articles.looks_binary("\x00" + "a" * 98)
+    assert not articles.looks_binary("\x00" + "a" * 99)
+    assert not articles.looks_binary("\x01" * 50 + "a" * 50)  # no NUL: text with controls
+    # Only the first 8192 characters count, for the NUL and for the controls.
+    assert not articles.looks_binary("a" * 8192 + "\x00" * 1000)
+    window = "\x00" + "\x01" * 80 + "a" * (8192 - 81)
+    assert not articles.looks_binary(window + "\x01" + "a" * 20_000)
+    assert articles.looks_binary("\x01" + window[:-1] + "a" * 20_000)
