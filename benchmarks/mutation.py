@@ -37,7 +37,11 @@ MODULES: dict[str, tuple[str, ...]] = {
     "articles": ("tests/test_articles.py", "tests/test_articles_reference.py"),
     "config": ("tests/test_config.py", "tests/test_cli.py"),
     "comparison": ("tests/test_comparison.py", "tests/test_checks.py"),
-    "checks": ("tests/test_checks_documents.py", "tests/test_checks.py"),
+    "checks": (
+        "tests/test_checks_documents.py",
+        "tests/test_comparison.py",
+        "tests/test_checks.py",
+    ),
 }
 DETECTED = ("killed", "timeout", "segfault", "caught_by_type_check")
 NOT_RUN = ("skipped", "not_checked", "check_was_interrupted_by_user")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc.checks import check_document, read_feed
+from feedsvc.checks import check_built, check_document, read_feed
+from feedsvc.config import Settings
 
 SITE = "https://n.example/"
 RSS = (
@@ -435,4 +436,102 @@ def test_an_external_dtd_is_not_loaded(tmp_path: Path) -> None:
     assert check_document("feed.xml", data, SITE + "feed.xml") == [
         "<rss> version is None, not '2.0'",
         not_url("<channel><link>", "&home;"),
+    ]
+
+
+# --- What comparing feeds reads of them ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "day", range(20, 27), ids=["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+)
+def test_rss_dates_on_every_day_of_the_week(day: int) -> None:
+    name = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[day - 20]
+    date = f"{name}, {day} Nov 2023 00:00:05 +0000"
+    assert check_rss("Wed, 22 Nov 2023 00:00:05 +0000", date) == []
+    feed = read_feed(RSS.replace("Wed, 22 Nov 2023 00:00:05 +0000", date).encode(), "feed.xml")
+    assert feed is not None
+    assert feed.entries[0].published == datetime(2023, 11, day, 0, 0, 5, tzinfo=UTC)
+
+
+def test_atom_entries_as_read_for_comparing() -> None:
+    data = ATOM.replace(
+        f'<link href="{SITE}a/"/>',
+        f'<link rel="related" href="{SITE}r/"/><link rel="alternate" href="{SITE}a/"/>'
+        f'<link href="{SITE}a2/"/><published>2023-11-21T00:00:05+01:00</published>',
+    ).encode()
+    feed = read_feed(data, "atom.xml")
+    assert feed is not None
+    assert (feed.kind, feed.self_link, feed.problems) == ("atom", SITE + "atom.xml", ())
+    (entry,) = feed.entries
+    assert (entry.position, entry.id, entry.link) == (1, "urn:uuid:1", SITE + "a/")
+    assert entry.published is not None and entry.updated is not None
+    assert entry.published.isoformat() == "2023-11-21T00:00:05+01:00"
+    assert entry.updated == datetime(2023, 11, 22, 0, 0, 5, tzinfo=UTC)
+
+
+def test_rss_items_as_read_for_comparing() -> None:
+    # Text split by a comment is read whole: the guid below equals the first one.
+    second = '<item><title>B</title><guid isPermaLink="false">urn:<!-- x -->uuid:1</guid></item>'
+    data = RSS.replace("</channel>", second + "</channel>").encode()
+    feed = read_feed(data, "feed.xml")
+    assert feed is not None
+    first, again = feed.entries
+    assert (first.position, first.id, first.link, first.updated) == (
+        1,
+        "urn:uuid:1",
+        SITE + "a/",
+        None,
+    )
+    assert (again.position, again.id, again.link, again.published) == (2, "urn:uuid:1", None, None)
+    assert feed.problems == ("item 2 repeats the id urn:uuid:1 of item 1",)
+
+
+def test_a_repeated_id_names_the_first_entry_that_had_it() -> None:
+    items = [{"content_text": "A"}] + [{"id": "u", "content_text": c} for c in "BCD"]
+    assert check_json(items=items) == [
+        "item 1 has no id string, which JSON Feed 1.1 requires",
+        "item 3 repeats the id u of item 2",
+        "item 4 repeats the id u of item 2",
+    ]
+
+
+def test_json_nested_too_deep_is_not_well_formed() -> None:
+    data = b"[" * 100_000 + b"]" * 100_000
+    (reason,) = check_document("feed.json", data, SITE + "feed.json")
+    assert reason.startswith("not valid UTF-8 JSON: ")
+
+
+def test_check_built_reads_every_visible_document_of_the_folder(tmp_path: Path) -> None:
+    settings = Settings(base_url=SITE)
+    files = {
+        "feed.xml": RSS.encode(),
+        "atom.xml": ATOM.encode(),
+        "feed.json": json.dumps(json_feed()).encode(),
+        "sitemap.xml": b"<urlset/>",
+        "data.json": b"[1]",
+        "style.css": b"not a document",
+        ".hidden/feed.xml": b"<rss",
+        "archive/.old.xml": b"<rss",
+    }
+    for name, data in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "folder.xml").mkdir()
+    assert check_built(tmp_path, settings) == []
+    (tmp_path / "archive" / "1.xml").write_bytes(RSS.encode())
+    (tmp_path / "archive" / "2.json").write_bytes(b"{")
+    assert check_built(tmp_path, settings) == [
+        f"{tmp_path}/archive/1.xml: self link {SITE}feed.xml is not {SITE}archive/1.xml"
+        " (base_url + path)",
+        f"{tmp_path}/archive/2.json: not valid UTF-8 JSON: Expecting property name enclosed in"
+        " double quotes: line 1 column 2 (char 1)",
+    ]
+    (tmp_path / "atom.xml").unlink()
+    assert (
+        check_built(tmp_path, settings)[0]
+        == f"{tmp_path}/atom.xml: missing; feedsvc build writes it"
+    )
+    assert check_built(tmp_path / "feed.xml", settings) == [
+        f"{tmp_path}/feed.xml: not a folder of built output"
     ]

@@ -118,3 +118,22 @@ def test_a_changed_id_and_an_id_that_is_gone_are_named() -> None:
     ]
     # An entry that had no link: a new link is no change readers would see.
     assert compare_entries([one("urn:a", None)], [one("urn:a", LINK + "a/")], None) == []
+
+
+def test_an_entry_without_id_or_link_is_named_by_position_and_dated_by_either_date() -> None:
+    def dated(position: int, published: int | None, updated: int | None) -> Entry:
+        def day(n: int | None) -> datetime | None:
+            return None if n is None else datetime(2024, 1, n, tzinfo=UTC)
+
+        return Entry(position, None, None, day(published), day(updated))
+
+    new = [dated(1, 10, 10), dated(2, 5, 5)]
+    # Older than the oldest new entry by either date: aged out, not vanished.
+    assert compare_entries([dated(3, 4, None), dated(4, None, 4)], new, None) == []
+    assert compare_entries([dated(3, 6, None), dated(4, None, 6)], new, None) == [
+        f"entry #{n} vanished and it is not older than the oldest entry of the new feed (no"
+        " articles were read to tell whether it was deleted on purpose)"
+        for n in (3, 4)
+    ]
+    # The oldest new entry is found by published, else updated, date.
+    assert compare_entries([dated(3, 4, None)], [dated(1, 10, 10), dated(2, None, 3)], None) != []
