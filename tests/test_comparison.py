@@ -137,3 +137,18 @@ def test_an_entry_without_id_or_link_is_named_by_position_and_dated_by_either_da
     ]
     # The oldest new entry is found by published, else updated, date.
     assert compare_entries([dated(3, 4, None)], [dated(1, 10, 10), dated(2, None, 3)], None) != []
+
+
+def test_an_empty_link_or_id_matches_nothing() -> None:
+    # <link></link> reads as an empty link: two entries sharing it are not the same entry.
+    when = datetime(2024, 1, 2, tzinfo=UTC)
+    old = [Entry(1, "urn:a", "", when, when)]
+    assert compare_entries(old, [Entry(1, "urn:b", "", when, when)], None) == [
+        "entry urn:a vanished and it is not older than the oldest entry of the new feed (no"
+        " articles were read to tell whether it was deleted on purpose)"
+    ]
+    old = [Entry(1, "", LINK + "a/", when, when)]
+    assert compare_entries(old, [Entry(1, "", LINK + "b/", when, when)], None) == [
+        f"entry {LINK}a/ vanished and it is not older than the oldest entry of the new feed (no"
+        " articles were read to tell whether it was deleted on purpose)"
+    ]
