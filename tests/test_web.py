@@ -399,6 +399,8 @@ def test_404_answer_content_length_is_that_of_the_body_sent(app: Flask) -> None:
         headers = dict(full.headers)
         assert headers["Content-Length"] == str(len(full.body))
         assert (headers.get("Content-Encoding") == "gzip") == (accept == "gzip")
+        # Flask's after_request sets it again; the answer must not depend on that.
+        assert headers["X-Content-Type-Options"] == "nosniff"
         empty = answer_not_found(page, accept, with_body=False)
         assert (empty.status, empty.headers, empty.body) == ("404 Not Found", full.headers, b"")
 
