@@ -34,7 +34,11 @@ MUTMUT = [sys.executable, "-m", "mutmut"]
 # Each module with the test files that exercise it in the pytest process.
 MODULES: dict[str, tuple[str, ...]] = {
     "responses": ("tests/test_web.py",),
-    "articles": ("tests/test_articles.py", "tests/test_articles_reference.py"),
+    "articles": (
+        "tests/test_articles.py",
+        "tests/test_articles_reference.py",
+        "tests/test_repository_reading.py",
+    ),
     "config": ("tests/test_config.py", "tests/test_cli.py"),
     "comparison": ("tests/test_comparison.py", "tests/test_checks.py"),
     "checks": (

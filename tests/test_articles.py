@@ -543,3 +543,12 @@ def test_binary_threshold_is_one_control_character_in_a_hundred() -> None:
     window = "\x00" + "\x01" * 80 + "a" * (8192 - 81)
     assert not articles.looks_binary(window + "\x01" + "a" * 20_000)
     assert articles.looks_binary("\x01" + window[:-1] + "a" * 20_000)
+
+
+@pytest.mark.parametrize("line", ["2023-10-31", "31 Oct 2023"], ids=["fast-path", "dateutil"])
+def test_file_numbers_past_a_day_of_seconds_wrap_within_the_day(line: str) -> None:
+    start = datetime(2023, 10, 31, tzinfo=PARIS)
+    for number, seconds in ((86_399, 86_399), (86_400, 0), (86_401, 1)):
+        name = f"{number}_0123456789abcdef.txt"
+        published = parse_article(name, article_text(date=line), PARIS).published
+        assert published == start + timedelta(seconds=seconds)
