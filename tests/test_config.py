@@ -32,6 +32,19 @@ def test_defaults_without_any_source() -> None:
     assert (defaults.timezone, defaults.item_limit) == ("UTC", 50)
 
 
+def test_each_documented_default() -> None:
+    defaults = Settings()
+    assert (defaults.title, defaults.description, defaults.author, defaults.language) == (
+        "feedsvc", "Latest articles", "feedsvc", "en"
+    )  # fmt: skip
+    assert (defaults.item_limit, defaults.page_size, defaults.max_age) == (50, 20, 300)
+    assert (defaults.out, defaults.chrome_lines, defaults.hubs) == (
+        Path("public"), ("Latest stories",), ()
+    )  # fmt: skip
+    assert (defaults.reload_interval, defaults.max_file_bytes) == (2.0, 4 * 1024 * 1024)
+    assert defaults.cache_dir is None  # load_settings fills in the default folder
+
+
 def test_cache_dir_default_follows_xdg_and_can_be_set() -> None:
     assert load_settings(env={"XDG_CACHE_HOME": "/var/cache"}).cache_dir == Path(
         "/var/cache/feedsvc"
