@@ -552,3 +552,23 @@ def test_file_numbers_past_a_day_of_seconds_wrap_within_the_day(line: str) -> No
         name = f"{number}_0123456789abcdef.txt"
         published = parse_article(name, article_text(date=line), PARIS).published
         assert published == start + timedelta(seconds=seconds)
+
+
+def test_summary_keeps_what_a_server_needs_and_the_digest_tells_texts_apart() -> None:
+    article = parse_article("007_0123456789ABCDEF.txt", article_text(), PARIS)
+    summary = article.summary()
+    assert type(summary) is articles.Summary
+    assert (summary.id, summary.source, summary.number, summary.digest) == (
+        "0123456789abcdef", "007_0123456789ABCDEF.txt", 7, article.digest
+    )  # fmt: skip
+    assert summary.published == summary.updated == datetime(2023, 10, 31, 0, 0, 7, tzinfo=PARIS)
+    assert summary.slug == "0123456789abcdef"
+    digests = {
+        articles.text_digest("ab", "", ()),
+        articles.text_digest("a", "b", ()),
+        articles.text_digest("a", "", ("b",)),
+        articles.text_digest("a", "b", ("",)),
+    }
+    assert len(digests) == 4
+    assert all(re.fullmatch("[0-9a-f]{32}", digest) for digest in digests)
+    assert article.digest == articles.text_digest("Title", "Standfirst", ("One.", "Two."))
