@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import shutil
@@ -439,3 +440,15 @@ def test_head_of_a_resource_sends_no_body_but_its_length(app: Flask) -> None:
     head = answer(resource, "gzip", with_body=False)
     assert (head.status, head.headers, head.body) == ("200 OK", full.headers, b"")
     assert dict(full.headers)["Content-Length"] == str(len(full.body))
+
+
+def test_feeds_name_their_hub_and_themselves_in_link_headers_also_when_not_modified(
+    settings: Settings,
+) -> None:
+    client = create_app(dataclasses.replace(settings, hubs=("https://hub.example/",))).test_client()
+    expected = ['<https://hub.example/>; rel="hub"', f'<{BASE_URL}atom.xml>; rel="self"']
+    full = client.get("/atom.xml")
+    assert full.headers.getlist("Link") == expected
+    again = client.get("/atom.xml", headers={"If-None-Match": full.headers["ETag"]})
+    assert (again.status_code, again.headers.getlist("Link")) == (304, expected)
+    assert client.get("/").headers.getlist("Link") == []
