@@ -491,3 +491,22 @@ def test_cache_dir_inside_articles_message_and_default_home(tmp_path: Path) -> N
     assert load_settings(env={"XDG_CACHE_HOME": ""}).cache_dir == Path.home() / ".cache/feedsvc"
     outside = load_settings(env={}, overrides={"articles": tmp_path / "a", "cache_dir": tmp_path})
     assert outside.cache_dir == tmp_path
+
+
+def test_site_paths_lose_only_their_leading_slashes() -> None:
+    settings = load_settings(env={}, overrides={"base_url": "https://example.org/"})
+    assert settings.url("//X/feed.xml") == "https://example.org/X/feed.xml"
+    hub = "https://hub.example.org/X"
+    assert load_settings(env={}, overrides={"hub": hub}).hubs == (hub,)
+
+
+def test_without_env_the_process_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDSVC_TITLE", "From the process")
+    assert load_settings().title == "From the process"
+
+
+def test_a_bad_value_in_a_named_settings_file_names_that_file(cwd: Path) -> None:
+    path = write_toml(cwd / "site.toml", "item_limit = 0\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    assert str(caught.value) == f"setting item_limit from {path}: 0 must be a whole number above 0"
