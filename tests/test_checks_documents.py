@@ -282,6 +282,30 @@ ATOM_DEFECTS: dict[str, tuple[str, str, list[str]]] = {
         f'<link href="{SITE}b/"/></entry></feed>',
         ["entry 2 repeats the id urn:uuid:1 of entry 1"],
     ),
+    "two-feed-updated": (
+        "<author>", "<updated>2023-11-22T00:00:05Z</updated><author>",
+        ["<feed> needs exactly one <updated>, has 2 (RFC 4287)"],
+    ),
+    "feed-link-without-href": (
+        "<entry>", "<link/><entry>", ['<feed> has a <link rel="alternate"> without href'],
+    ),
+    "entry-id-not-an-iri": (
+        "<id>urn:uuid:1</id>", "<id>4c4d</id>",
+        ["entry 1 (4c4d) <id> '4c4d' is not an absolute IRI such as urn:uuid:..."],
+    ),
+    "entry-without-title": (
+        "<title>A</title>", "", [f"{ENTRY} needs exactly one <title>, has 0 (RFC 4287)"]
+    ),
+    "entry-without-updated": (
+        "<title>A</title><updated>2023-11-22T00:00:05Z</updated>", "<title>A</title>",
+        [f"{ENTRY} needs exactly one <updated>, has 0 (RFC 4287)"],
+    ),
+    "entry-updated-not-rfc3339": (
+        "<title>A</title><updated>2023-11-22T00:00:05Z</updated>",
+        "<title>A</title><updated>2023-11-22</updated>",
+        [f"{ENTRY} <updated> '2023-11-22' is not an RFC 3339 date-time such as"
+         " 2023-10-31T00:00:00Z"],
+    ),
     "no-self-link": (f'<link rel="self" href="{SITE}atom.xml"/>', "",
                      ['has no self link (<link rel="self">)']),
 }  # fmt: skip
@@ -346,6 +370,7 @@ JSON_DEFECTS: dict[str, tuple[dict[str, object], list[str]]] = {
         [not_url(f"{ITEM} attachments[2].url", "b.mp3")],
     ),
     "attachments-not-a-list": ({"item_attachments": 3}, [f"{ITEM} is not a list of objects"]),
+    "item-numeric-id": ({"item_id": 7}, ["item 1 has no id string, which JSON Feed 1.1 requires"]),
     "item-empty-id": ({"item_id": ""}, ["item 1 has no id string, which JSON Feed 1.1 requires"]),
     "item-content-text-only": ({"item_content_html": None, "item_content_text": "A"}, []),
     "item-content-not-a-string": (
@@ -535,3 +560,11 @@ def test_check_built_reads_every_visible_document_of_the_folder(tmp_path: Path) 
     assert check_built(tmp_path / "feed.xml", settings) == [
         f"{tmp_path}/feed.xml: not a folder of built output"
     ]
+
+
+def test_json_ids_and_urls_that_are_not_strings_are_read_as_missing() -> None:
+    data = json.dumps(json_feed(item_id=7, item_url=3)).encode()
+    feed = read_feed(data, "feed.json")
+    assert feed is not None
+    (entry,) = feed.entries
+    assert (entry.id, entry.link, entry.name) == (None, None, "#1")
