@@ -115,6 +115,20 @@ RSS_DEFECTS: dict[str, tuple[str, str, list[str]]] = {
     "no-channel-title": (
         "<title>T</title>", "", ["<channel> has no <title>, which RSS 2.0 requires"]
     ),
+    "old-version": (' version="2.0"', ' version="0.91"', ["<rss> version is '0.91', not '2.0'"]),
+    "http-link": (f"<link>{SITE}a/</link>", "<link>http://n.example/a/</link>", []),
+    "scheme-relative-link": (
+        f"<link>{SITE}a/</link>", "<link>//n.example/a/</link>",
+        [not_url(f"{ITEM} <link>", "//n.example/a/")],
+    ),
+    "ftp-link": (
+        f"<link>{SITE}a/</link>", "<link>ftp://n.example/a/</link>",
+        [not_url(f"{ITEM} <link>", "ftp://n.example/a/")],
+    ),
+    "unparseable-link": (
+        f"<link>{SITE}a/</link>", "<link>https://[::1/</link>",
+        [not_url(f"{ITEM} <link>", "https://[::1/")],
+    ),
     "no-version": (
         ' version="2.0"', "", ["<rss> version is None, not '2.0'"]
     ),
@@ -568,3 +582,12 @@ def test_json_ids_and_urls_that_are_not_strings_are_read_as_missing() -> None:
     assert feed is not None
     (entry,) = feed.entries
     assert (entry.id, entry.link, entry.name) == (None, None, "#1")
+
+
+def test_a_feed_of_the_wrong_kind_says_so_first() -> None:
+    data = ATOM.replace("<entry>", "<icon>i.png</icon><entry>").encode()
+    assert check_document("feed.xml", data, SITE + "feed.xml") == [
+        "is an Atom feed, not an RSS 2.0 feed",
+        not_url("<feed><icon>", "i.png"),
+        f"self link {SITE}atom.xml is not {SITE}feed.xml (base_url + path)",
+    ]
