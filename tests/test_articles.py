@@ -543,6 +543,13 @@ def test_binary_threshold_is_one_control_character_in_a_hundred() -> None:
     window = "\x00" + "\x01" * 80 + "a" * (8192 - 81)
     assert not articles.looks_binary(window + "\x01" + "a" * 20_000)
     assert articles.looks_binary("\x01" + window[:-1] + "a" * 20_000)
+    assert not articles.looks_binary("\x01" * 100 + "a" * 8092 + "\x00")  # NUL just past
+
+
+def test_characters_xml_forbids_are_removed_and_counted() -> None:
+    text = "a\x00b\x08c\td\ne\rf\x0bg\x7fh\x85i\ud800j\ufdd0k\ufffel\uffffm\u00a0n"
+    assert articles.clean_text(text) == ("abc\td\ne\rfghijklm\u00a0n", 9)
+    assert articles.clean_text("plain é") == ("plain é", 0)
 
 
 @pytest.mark.parametrize("line", ["2023-10-31", "31 Oct 2023"], ids=["fast-path", "dateutil"])
