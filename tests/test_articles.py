@@ -524,8 +524,8 @@ def test_the_earliest_and_latest_dates_are_accepted(line: str) -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ["0001-01-01T23:59:59Z", "9999-12-30T00:00:01Z", "0001-01-01", "9999-12-31"],
-    ids=["before-earliest", "after-latest", "date-only-before", "date-only-after"],
+    ["0001-01-01T23:59:59Z", "9999-12-30T00:00:01Z", "0001-01-01", "9999-12-31", "31 Dec 9999"],
+    ids=["before-earliest", "after-latest", "date-only-before", "date-only-after", "dateutil"],
 )
 def test_dates_just_outside_the_range_are_refused(line: str) -> None:
     with pytest.raises(ArticleError) as caught:
