@@ -481,3 +481,101 @@ def test_fast_date_forms_agree_with_dateutil(day: date, style: str, number: int)
     finally:
         articles._plain_date = monkey
     assert fast == slow and fast.tzinfo is slow.tzinfo
+
+
+# --- Limits, at and just past them ------------------------------------------------------------
+
+
+def test_a_title_of_exactly_the_limit_is_accepted_one_more_is_not() -> None:
+    assert parse_article(NAME, article_text(title="x" * 300), PARIS).title == "x" * 300
+    with pytest.raises(ArticleError) as caught:
+        parse_article(NAME, article_text(title="é" * 301), PARIS)
+    assert str(caught.value) == (
+        f"{NAME}: title is 301 characters long (at most 300); is the blank line after it missing?"
+    )
+
+
+@pytest.mark.parametrize("name", ["UT", "UTC", "GMT", "Z"])
+def test_utc_zone_names_are_read_as_utc(name: str) -> None:
+    text = article_text(date=f"Tue, 31 Oct 2023 14:30:00 {name}")
+    published = parse_article(NAME, text, PARIS).published
+    assert published == datetime(2023, 10, 31, 14, 30, tzinfo=UTC)
+    assert published.utcoffset() == timedelta(0)
+
+
+def test_unknown_zone_name_message() -> None:
+    with pytest.raises(ArticleError) as caught:
+        parse_article(NAME, article_text(date="Tue, 31 Oct 2023 14:30:00 XYZ"), PARIS)
+    assert caught.value.reason == (
+        "line 1: unknown time zone name 'XYZ'; write an offset such as +01:00"
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["0001-01-02T00:00:00Z", "9999-12-30T00:00:00Z", "0001-01-02", "Thu, 30 Dec 9999 00:00:00 GMT"],
+    ids=["earliest", "latest", "earliest-date-only", "latest-rfc822"],
+)
+def test_the_earliest_and_latest_dates_are_accepted(line: str) -> None:
+    published = parse_article(NAME, article_text(date=line), UTC).published
+    assert published.date().isoformat() in ("0001-01-02", "9999-12-30")
+    assert published.time().isoformat() == "00:00:00"
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["0001-01-01T23:59:59Z", "9999-12-30T00:00:01Z", "0001-01-01", "9999-12-31", "31 Dec 9999"],
+    ids=["before-earliest", "after-latest", "date-only-before", "date-only-after", "dateutil"],
+)
+def test_dates_just_outside_the_range_are_refused(line: str) -> None:
+    with pytest.raises(ArticleError) as caught:
+        parse_article(NAME, article_text(date=line), UTC)
+    assert caught.value.reason == f"line 1: date {line!r} is out of range"
+
+
+def test_binary_threshold_is_one_control_character_in_a_hundred() -> None:
+    # A NUL and more than 1% of characters XML forbids within the first 8 KiB: binary.
+    assert articles.looks_binary("\x00" + "a" * 98)
+    assert not articles.looks_binary("\x00" + "a" * 99)
+    assert not articles.looks_binary("\x01" * 50 + "a" * 50)  # no NUL: text with controls
+    # Only the first 8192 characters count, for the NUL and for the controls.
+    assert not articles.looks_binary("a" * 8192 + "\x00" * 1000)
+    window = "\x00" + "\x01" * 80 + "a" * (8192 - 81)
+    assert not articles.looks_binary(window + "\x01" + "a" * 20_000)
+    assert articles.looks_binary("\x01" + window[:-1] + "a" * 20_000)
+    assert not articles.looks_binary("\x01" * 100 + "a" * 8092 + "\x00")  # NUL just past
+
+
+def test_characters_xml_forbids_are_removed_and_counted() -> None:
+    text = "a\x00b\x08c\td\ne\rf\x0bg\x7fh\x85i\ud800j\ufdd0k\ufffel\uffffm\u00a0n"
+    assert articles.clean_text(text) == ("abc\td\ne\rfghijklm\u00a0n", 9)
+    assert articles.clean_text("plain é") == ("plain é", 0)
+
+
+@pytest.mark.parametrize("line", ["2023-10-31", "31 Oct 2023"], ids=["fast-path", "dateutil"])
+def test_file_numbers_past_a_day_of_seconds_wrap_within_the_day(line: str) -> None:
+    start = datetime(2023, 10, 31, tzinfo=PARIS)
+    for number, seconds in ((86_399, 86_399), (86_400, 0), (86_401, 1)):
+        name = f"{number}_0123456789abcdef.txt"
+        published = parse_article(name, article_text(date=line), PARIS).published
+        assert published == start + timedelta(seconds=seconds)
+
+
+def test_summary_keeps_what_a_server_needs_and_the_digest_tells_texts_apart() -> None:
+    article = parse_article("007_0123456789ABCDEF.txt", article_text(), PARIS)
+    summary = article.summary()
+    assert type(summary) is articles.Summary
+    assert (summary.id, summary.source, summary.number, summary.digest) == (
+        "0123456789abcdef", "007_0123456789ABCDEF.txt", 7, article.digest
+    )  # fmt: skip
+    assert summary.published == summary.updated == datetime(2023, 10, 31, 0, 0, 7, tzinfo=PARIS)
+    assert summary.slug == "0123456789abcdef"
+    digests = {
+        articles.text_digest("ab", "", ()),
+        articles.text_digest("a", "b", ()),
+        articles.text_digest("a", "", ("b",)),
+        articles.text_digest("a", "b", ("",)),
+    }
+    assert len(digests) == 4
+    assert all(re.fullmatch("[0-9a-f]{32}", digest) for digest in digests)
+    assert article.digest == articles.text_digest("Title", "Standfirst", ("One.", "Two."))

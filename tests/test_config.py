@@ -32,6 +32,19 @@ def test_defaults_without_any_source() -> None:
     assert (defaults.timezone, defaults.item_limit) == ("UTC", 50)
 
 
+def test_each_documented_default() -> None:
+    defaults = Settings()
+    assert (defaults.title, defaults.description, defaults.author, defaults.language) == (
+        "feedsvc", "Latest articles", "feedsvc", "en"
+    )  # fmt: skip
+    assert (defaults.item_limit, defaults.page_size, defaults.max_age) == (50, 20, 300)
+    assert (defaults.out, defaults.chrome_lines, defaults.hubs) == (
+        Path("public"), ("Latest stories",), ()
+    )  # fmt: skip
+    assert (defaults.reload_interval, defaults.max_file_bytes) == (2.0, 4 * 1024 * 1024)
+    assert defaults.cache_dir is None  # load_settings fills in the default folder
+
+
 def test_cache_dir_default_follows_xdg_and_can_be_set() -> None:
     assert load_settings(env={"XDG_CACHE_HOME": "/var/cache"}).cache_dir == Path(
         "/var/cache/feedsvc"
@@ -250,3 +263,263 @@ def test_updated_from_refuses_another_source_naming_the_choices() -> None:
     assert str(raised.value) == (
         "setting updated_from from the environment: 'svn' must be one of auto, git, mtime, none"
     )
+
+
+CLI = "from the command line"
+
+# Each bad value with the whole one-line message a user reads.
+EXACT = {
+    "title-blank": (
+        "title", "  ", "setting title from the command line: '  ' must be a non-empty string"
+    ),
+    "base-url-no-host": (
+        "base_url", "https:///news/",
+        "setting base_url from the command line: 'https:///news/' must be an absolute http(s) URL"
+        " such as https://example.org/",
+    ),
+    "base-url-fragment": (
+        "base_url", "https://example.org/#top",
+        "setting base_url from the command line: 'https://example.org/#top' must not have a query"
+        " or fragment",
+    ),
+    "timezone-unknown": (
+        "timezone", "Mars/Base",
+        "setting timezone from the command line: 'Mars/Base' is not a known IANA time zone such as"
+        " UTC or Europe/Paris",
+    ),
+    "item-limit-text": (
+        "item_limit", "many", "setting item_limit from the command line: 'many' must be a whole"
+        " number above 0",
+    ),
+    "item-limit-boolean": (
+        "item_limit", False, "setting item_limit from the command line: False must be a whole"
+        " number above 0",
+    ),
+    "max-age-90": (
+        "max_age", 90, "setting max_age from the command line: 90 must be whole minutes dividing"
+        " a day evenly, in seconds (e.g. 300, 900, 3600)",
+    ),
+    "reload-negative": (
+        "reload_interval", -0.5, "setting reload_interval from the command line: -0.5 must be a"
+        " number of seconds, 0 or more",
+    ),
+    "reload-boolean": (
+        "reload_interval", True, "setting reload_interval from the command line: True must be a"
+        " number of seconds, 0 or more",
+    ),
+    "reload-text": (
+        "reload_interval", "soon", "setting reload_interval from the command line: 'soon' must be"
+        " a number of seconds, 0 or more",
+    ),
+    "reload-list": (
+        "reload_interval", [1], "setting reload_interval from the command line: [1] must be a"
+        " number of seconds, 0 or more",
+    ),
+    "reload-infinite": (
+        "reload_interval", "inf", "setting reload_interval from the command line: 'inf' must be a"
+        " number of seconds, 0 or more",
+    ),
+    "reload-nan": (
+        "reload_interval", "nan", "setting reload_interval from the command line: 'nan' must be a"
+        " number of seconds, 0 or more",
+    ),
+    "chrome-lines-number": (
+        "chrome_lines", 3, "setting chrome_lines from the command line: 3 must be a list of"
+        " strings (comma-separated in the environment)",
+    ),
+    "hub-number": (
+        "hub", 3, "setting hub from the command line: 3 must be a URL or a list of URLs"
+        " (comma-separated in the environment)",
+    ),
+    "hub-bad-port": (
+        "hub", "https://hub.example.org:99999/", "setting hub from the command line:"
+        " 'https://hub.example.org:99999/' has a bad port number",
+    ),
+    "hub-ftp": (
+        "hub", "ftp://hub.example.org/", "setting hub from the command line:"
+        " 'ftp://hub.example.org/' must be an absolute http(s) URL such as"
+        " https://hub.example.org/",
+    ),
+    "hub-no-host": (
+        "hub", "https://:80/", "setting hub from the command line: 'https://:80/' must be an"
+        " absolute http(s) URL such as https://hub.example.org/",
+    ),
+    "hub-fragment": (
+        "hub", "https://hub.example.org/#x", "setting hub from the command line:"
+        " 'https://hub.example.org/#x' must not have a fragment",
+    ),
+    "hub-space": (
+        "hub", "https://hub.example.org/a b", "setting hub from the command line:"
+        " 'https://hub.example.org/a b' must be a plain ASCII URL (percent-encode spaces and"
+        " other characters)",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("key", "value", "message"), EXACT.values(), ids=EXACT.keys())
+def test_bad_value_gives_this_exact_message(key: str, value: object, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={}, overrides={key: value})
+    assert str(caught.value) == message
+    assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "zone",
+    ["posixrules", "PosixRules", "LocalTime", "posix/Europe/Paris", "right/UTC"],
+    ids=["posixrules", "posixrules-case", "localtime-case", "posix-tree", "right-tree"],
+)
+def test_zones_that_name_the_machine_or_its_variants_are_refused(zone: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={}, overrides={"timezone": zone})
+    assert str(caught.value) == (
+        f"setting timezone from the command line: {zone!r} names the machine's own zone; give"
+        " an IANA name such as Europe/Paris"
+    )
+
+
+@pytest.mark.parametrize(
+    "character",
+    ["<", ">", '"', "\t", "\x7f", "\x1f", "é"],
+    ids=["less-than", "greater-than", "quote", "tab", "delete", "control", "non-ascii"],
+)
+def test_hub_with_a_character_that_would_break_the_link_header_is_refused(character: str) -> None:
+    hub = f"https://hub.example.org/a{character}b"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={}, overrides={"hub": hub})
+    assert str(caught.value) == (
+        f"setting hub from the command line: {hub!r} must be a plain ASCII URL (percent-encode"
+        " spaces and other characters)"
+    )
+
+
+def test_hubs_keep_every_printable_ascii_url_once_in_order() -> None:
+    tilde = "https://hub.example.org/~me!$&'()*+;=:@"  # '~' is the last printable character
+    env = {"FEEDSVC_HUB": f" https://b.example/ ,, {tilde},https://b.example/"}
+    assert load_settings(env=env).hubs == ("https://b.example/", tilde)
+    listed = load_settings(env={}, overrides={"hub": ["https://a.example/", "https://c.example/"]})
+    assert listed.hubs == ("https://a.example/", "https://c.example/")
+    assert load_settings(env={}, overrides={"hub": ("http://h.example:8080/x",)}).hubs == (
+        "http://h.example:8080/x",
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("reload_interval", 0, 0.0),
+        ("reload_interval", "0", 0.0),
+        ("reload_interval", "2.5", 2.5),
+        ("item_limit", 1, 1),
+        ("page_size", "1", 1),
+        ("max_file_bytes", 1, 1),
+        ("max_age", 60, 60),
+        ("max_age", "86400", 86400),
+        ("title", "  Spaced  ", "Spaced"),
+        ("base_url", "http://example.org", "http://example.org/"),
+    ],
+    ids=[
+        "reload-zero-no-watching", "reload-zero-text", "reload-fraction", "item-limit-one",
+        "page-size-one", "max-file-bytes-one", "max-age-a-minute", "max-age-a-day",
+        "title-stripped", "http-base-url",
+    ],
+)  # fmt: skip
+def test_values_at_their_limits_are_accepted(key: str, value: object, expected: object) -> None:
+    settings = load_settings(env={}, overrides={key: value})
+    assert getattr(settings, key) == expected
+
+
+def test_toml_lists_and_dashed_keys(cwd: Path) -> None:
+    write_toml(
+        cwd / "feedsvc.toml",
+        "[feedsvc]\n"
+        'chrome-lines = ["Latest stories", " Share this ", 3, ""]\n'
+        'item-limit = 1\nreload-interval = 0\nhub = ["https://hub.example.org/"]\n'
+        'base-url = "https://example.org/news"\n',
+    )
+    settings = load_settings(env={})
+    assert settings.chrome_lines == ("Latest stories", "Share this")
+    assert (settings.item_limit, settings.reload_interval) == (1, 0.0)
+    assert settings.hubs == ("https://hub.example.org/",)
+    assert settings.base_url == "https://example.org/news/"
+
+
+def test_dashed_key_error_names_the_setting_and_unknown_keys_keep_their_spelling(
+    cwd: Path,
+) -> None:
+    write_toml(cwd / "feedsvc.toml", "item-limit = 0\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={})
+    assert str(caught.value) == (
+        "setting item_limit from feedsvc.toml: 0 must be a whole number above 0"
+    )
+    write_toml(cwd / "feedsvc.toml", "item-limits = 3\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={})
+    assert str(caught.value) == "unknown setting 'item-limits' in feedsvc.toml"
+
+
+def test_environment_names_are_read_case_insensitively_after_the_prefix() -> None:
+    settings = load_settings(env={"FEEDSVC_Title": "Mixed", "feedsvc_title": "ignored"})
+    assert settings.title == "Mixed"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={"FEEDSVC_BASEURL": "https://example.org/"})
+    assert str(caught.value) == "unknown setting 'baseurl' in the environment"
+
+
+def test_paths_are_stripped_and_kept_as_given(tmp_path: Path) -> None:
+    settings = load_settings(env={"FEEDSVC_OUT": "  site  ", "FEEDSVC_CACHE_DIR": " /tmp/c "})
+    assert (settings.out, settings.cache_dir) == (Path("site"), Path("/tmp/c"))
+    given = tmp_path / "posts"
+    assert load_settings(env={}, overrides={"articles": given}).articles == given
+
+
+def test_an_empty_or_dot_config_path_reads_the_default_file(cwd: Path) -> None:
+    write_toml(cwd / "feedsvc.toml", 'title = "Default file"\n')
+    assert load_settings(env={"FEEDSVC_CONFIG": ""}).title == "Default file"
+    assert load_settings(Path("."), env={}).title == "Default file"
+
+
+def test_settings_file_errors_name_the_file(cwd: Path) -> None:
+    folder = cwd / "folder.toml"
+    folder.mkdir()
+    with pytest.raises(ConfigError) as caught:
+        load_settings(folder, env={})
+    assert str(caught.value).startswith(f"{folder}: cannot read settings: ")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(cwd / "missing.toml", env={})
+    assert str(caught.value) == f"{cwd / 'missing.toml'}: settings file not found"
+    write_toml(cwd / "feedsvc.toml", "feedsvc = 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={})
+    assert str(caught.value) == "feedsvc.toml: [feedsvc] must be a table"
+
+
+def test_cache_dir_inside_articles_message_and_default_home(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={}, overrides={"articles": tmp_path, "cache_dir": tmp_path / "c"})
+    assert str(caught.value) == (
+        f"setting cache_dir: {str(tmp_path / 'c')!r} must be outside the articles folder"
+    )
+    assert load_settings(env={"XDG_CACHE_HOME": ""}).cache_dir == Path.home() / ".cache/feedsvc"
+    outside = load_settings(env={}, overrides={"articles": tmp_path / "a", "cache_dir": tmp_path})
+    assert outside.cache_dir == tmp_path
+
+
+def test_site_paths_lose_only_their_leading_slashes() -> None:
+    settings = load_settings(env={}, overrides={"base_url": "https://example.org/"})
+    assert settings.url("//X/feed.xml") == "https://example.org/X/feed.xml"
+    hub = "https://hub.example.org/X"
+    assert load_settings(env={}, overrides={"hub": hub}).hubs == (hub,)
+
+
+def test_without_env_the_process_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDSVC_TITLE", "From the process")
+    assert load_settings().title == "From the process"
+
+
+def test_a_bad_value_in_a_named_settings_file_names_that_file(cwd: Path) -> None:
+    path = write_toml(cwd / "site.toml", "item_limit = 0\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    assert str(caught.value) == f"setting item_limit from {path}: 0 must be a whole number above 0"

@@ -19,7 +19,9 @@ from werkzeug.http import http_date, parse_date
 
 from feedsvc.cli import cli
 from feedsvc.config import Settings
+from feedsvc.pages import CONTENT_SECURITY_POLICY
 from feedsvc.repository import load_corpus
+from feedsvc.responses import answer, answer_not_found
 from feedsvc.web import SiteState, create_app
 from tests.conftest import BASE_URL
 
@@ -369,3 +371,96 @@ def test_any_other_method_on_a_page_gets_405_and_on_no_page_404(
         assert response.status_code == 405, path
         assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD"}
     assert client.open("/no/such/page", method=method).status_code == 404
+
+
+def lower_headers(headers: object) -> dict[str, str]:
+    """Header names lower-cased (HTTP names are case-insensitive), each name once."""
+    items = list(headers.items())  # type: ignore[attr-defined]
+    names = [name.lower() for name, _ in items]
+    assert len(names) == len(set(names)), names
+    return {name.lower(): value for name, value in items}
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_the_404_answer_has_exactly_these_headers(client: FlaskClient, encoding: str) -> None:
+    plain = client.get("/no-such-page")
+    response = client.get("/no-such-page", headers={"Accept-Encoding": encoding})
+    gzipped = encoding == "gzip"
+    body = gzip.decompress(response.data) if gzipped else response.data
+    assert (response.status, body) == ("404 Not Found", plain.data)
+    expected = {
+        "cache-control": "no-cache",
+        "vary": "Accept-Encoding",
+        "x-content-type-options": "nosniff",
+        "content-security-policy": CONTENT_SECURITY_POLICY,
+        "content-type": "text/html; charset=utf-8",
+        "content-length": str(len(response.data)),
+    }
+    if gzipped:
+        expected["content-encoding"] = "gzip"
+        assert len(response.data) < len(plain.data)
+    assert lower_headers(response.headers) == expected
+    head = client.head("/no-such-page", headers={"Accept-Encoding": encoding})
+    assert (head.status_code, head.data) == (404, b"")
+    assert lower_headers(head.headers) == expected
+
+
+def test_404_answer_content_length_is_that_of_the_body_sent(app: Flask) -> None:
+    page = state_of(app).site.not_found  # type: ignore[union-attr]
+    for accept in ("gzip", None):
+        full = answer_not_found(page, accept)
+        headers = dict(full.headers)
+        assert headers["Content-Length"] == str(len(full.body))
+        assert (headers.get("Content-Encoding") == "gzip") == (accept == "gzip")
+        # Flask's after_request sets it again; the answer must not depend on that.
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        empty = answer_not_found(page, accept, with_body=False)
+        assert (empty.status, empty.headers, empty.body) == ("404 Not Found", full.headers, b"")
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+@pytest.mark.parametrize("path", ["/feed.xml", "/"])
+def test_200_and_304_answers_have_exactly_these_headers(
+    client: FlaskClient, settings: Settings, encoding: str, path: str
+) -> None:
+    response = client.get(path, headers={"Accept-Encoding": encoding})
+    headers = lower_headers(response.headers)
+    expected = {
+        "etag": headers["etag"],
+        "last-modified": headers["last-modified"],
+        "cache-control": f"public, max-age={settings.max_age}",
+        "vary": "Accept-Encoding",
+        "x-content-type-options": "nosniff",
+    }
+    if path == "/":
+        expected["content-security-policy"] = CONTENT_SECURITY_POLICY
+    validators = dict(expected)
+    if encoding == "gzip":
+        expected["content-encoding"] = "gzip"
+    expected["content-type"] = FEEDS.get(path, "text/html; charset=utf-8")
+    expected["content-length"] = str(len(response.data))
+    assert (response.status, headers) == ("200 OK", expected)
+    conditional = {"Accept-Encoding": encoding, "If-None-Match": headers["etag"]}
+    again = client.get(path, headers=conditional)
+    assert (again.status, again.data) == ("304 Not Modified", b"")
+    assert lower_headers(again.headers) == validators
+
+
+def test_head_of_a_resource_sends_no_body_but_its_length(app: Flask) -> None:
+    resource = state_of(app).site.resources["/feed.xml"]  # type: ignore[union-attr]
+    full = answer(resource, "gzip")
+    head = answer(resource, "gzip", with_body=False)
+    assert (head.status, head.headers, head.body) == ("200 OK", full.headers, b"")
+    assert dict(full.headers)["Content-Length"] == str(len(full.body))
+
+
+def test_feeds_name_their_hub_and_themselves_in_link_headers_also_when_not_modified(
+    settings: Settings,
+) -> None:
+    client = create_app(dataclasses.replace(settings, hubs=("https://hub.example/",))).test_client()
+    expected = ['<https://hub.example/>; rel="hub"', f'<{BASE_URL}atom.xml>; rel="self"']
+    full = client.get("/atom.xml")
+    assert full.headers.getlist("Link") == expected
+    again = client.get("/atom.xml", headers={"If-None-Match": full.headers["ETag"]})
+    assert (again.status_code, again.headers.getlist("Link")) == (304, expected)
+    assert client.get("/").headers.getlist("Link") == []
