@@ -373,17 +373,22 @@ def stop_process(process: subprocess.Popen[bytes], grace: float) -> float:
     return time.monotonic() - started
 
 
-def process_tree(pid: int) -> list[int]:
-    """Return ``pid`` and its descendants, read from /proc/<pid>/task/*/children."""
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        found.append(current)
-        for children in Path(f"/proc/{current}/task").glob("*/children"):
-            try:
-                pending.extend(int(child) for child in children.read_text().split())
-            except OSError:
-                continue  # the thread or process ended meanwhile
+def server_processes(pid: int) -> list[int]:
+    """Return ``pid`` and its children (the workers), read from /proc/<pid>/task/*/children.
+
+    Not their own children: the short-lived ones a worker starts (git, the folder
+    listing) are neither workers nor the server's memory.
+    """
+    found = [pid]
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").glob("*/children"))
+    except OSError:
+        return found  # the server ended meanwhile
+    for children in tasks:
+        try:
+            found.extend(int(child) for child in children.read_text().split())
+        except OSError:
+            continue  # the thread ended meanwhile
     return found
 
 
@@ -407,7 +412,7 @@ class Memory:
     workers: set[int] = field(default_factory=set)
 
     def sample(self, elapsed: float) -> int:
-        pids = process_tree(self.pid)
+        pids = server_processes(self.pid)
         self.workers.update(pids[1:])
         total = sum(rss_kb(pid) for pid in pids)
         self.samples.append((elapsed, total))
