@@ -79,12 +79,17 @@ class Writer(Protocol):
         """Return the frame of an empty subscription document (to compile entries in)."""
 
 
+def _field_names(record_type: RecordType) -> tuple[str, ...]:
+    """Return a NamedTuple type's field names."""
+    return typing.cast(tuple[str, ...], getattr(record_type, "_fields"))  # noqa: B009
+
+
 @functools.cache
 def field_kinds(record_type: RecordType) -> tuple[Kind, ...]:
     """Return the Kind of each field of a NamedTuple type; TypeError for an unknown type."""
     hints = typing.get_type_hints(record_type, include_extras=True)
     kinds = []
-    for name in record_type._fields:  # type: ignore[attr-defined]
+    for name in _field_names(record_type):
         kind = _KINDS.get(hints[name])
         if kind is None:
             raise TypeError(
@@ -146,7 +151,7 @@ def _slot_names(record_type: RecordType, shape: Shape) -> tuple[str, ...]:
     texts: list[str] = []
     dates: list[str] = []
     kinds = field_kinds(record_type)
-    for name, kind, part in zip(record_type._fields, kinds, shape, strict=True):  # type: ignore[attr-defined]
+    for name, kind, part in zip(_field_names(record_type), kinds, shape, strict=True):
         if kind in (Kind.TEXT, Kind.HTML) and part:
             texts.append(name)
         elif kind is Kind.TEXTS:
@@ -182,7 +187,7 @@ def _record(record_type: RecordType, shape: Shape, probe: bool) -> Record:
     values: list[object] = []
     dates = 0
     kinds = field_kinds(record_type)
-    for name, kind, part in zip(record_type._fields, kinds, shape, strict=True):  # type: ignore[attr-defined]
+    for name, kind, part in zip(_field_names(record_type), kinds, shape, strict=True):
         if kind in (Kind.TEXT, Kind.HTML):
             values.append(text(name) if part else "")
         elif kind is Kind.TEXTS:
@@ -250,7 +255,7 @@ def _marked(markup: bytes, record_type: RecordType, writer: Writer) -> str:
     text = markup.decode()
     dates = [
         name
-        for name, kind in zip(record_type._fields, field_kinds(record_type), strict=True)  # type: ignore[attr-defined]
+        for name, kind in zip(_field_names(record_type), field_kinds(record_type), strict=True)
         if kind is Kind.DATE
     ]
     for index, name in enumerate(dates):
