@@ -21,13 +21,26 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+from feedsvc.cache import ParseCache
 from feedsvc.config import Settings
+from feedsvc.repository import Corpus, load_corpus
 from feedsvc.web import create_app
 
 PROJECT = Path(__file__).resolve().parent.parent
 SAMPLE_ARTICLES = PROJECT / "articles"
 SEED = "000_cab78a8f5eee25a1.txt"
 BASE_URL = "https://news.example.org/"
+# Debian's nginx, which tests run over built output and in front of gunicorn.
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+
+def load_cached(settings: Settings) -> Corpus:
+    """Load as a new process does: a fresh ParseCache, no corpus from before."""
+    cache = ParseCache.for_settings(settings)
+    try:
+        return load_corpus(settings, cache=cache)
+    finally:
+        cache.close()
 
 
 def require_tool(path: str | None, name: str) -> str:

@@ -35,6 +35,7 @@ from feedsvc.store import FOLDER as BODIES
 from feedsvc.store import BlobStore
 from feedsvc.urls import NOT_FOUND_FILE
 from feedsvc.web import SiteState, create_app
+from tests.conftest import load_cached
 
 SEED = "000_cab78a8f5eee25a1.txt"  # one of the sample articles
 SEED_PAGE = "/articles/cab78a8f5eee25a1/"
@@ -77,15 +78,6 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(repository, "read_article", counting)
     return names
-
-
-def load_cached(settings: Settings) -> Corpus:
-    """Load as a new process does: a fresh ParseCache, no corpus from before."""
-    cache = ParseCache.for_settings(settings)
-    try:
-        return load_corpus(settings, cache=cache)
-    finally:
-        cache.close()
 
 
 def database(settings: Settings) -> Path:

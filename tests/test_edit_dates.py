@@ -15,24 +15,14 @@ import lxml.etree
 import pytest
 from click.testing import CliRunner
 
-from feedsvc.cache import ParseCache
 from feedsvc.cli import cli
 from feedsvc.config import Settings
 from feedsvc.repository import Corpus, load_corpus
-from tests.conftest import BASE_URL, SEED
+from tests.conftest import BASE_URL, SEED, load_cached
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 EDITED_AT = datetime(2024, 6, 1, 12, 30, 15, tzinfo=UTC)
 SOURCES = ("auto", "mtime")
-
-
-def load(settings: Settings) -> Corpus:
-    """Load as a new build does: a new process with the same cache folder."""
-    cache = ParseCache.for_settings(settings)
-    try:
-        return load_corpus(settings, cache=cache)
-    finally:
-        cache.close()
 
 
 def dates_of(corpus: Corpus, source: str) -> tuple[datetime, datetime]:
@@ -53,33 +43,35 @@ def cached(settings: Settings, tmp_path: Path) -> Settings:
 @pytest.mark.parametrize("source", SOURCES)
 def test_an_edit_noticed_by_a_later_build_dates_the_article(cached: Settings, source: str) -> None:
     settings = dataclasses.replace(cached, updated_from=source)
-    first = load(settings)
+    first = load_cached(settings)
     published, updated = dates_of(first, SEED)
     assert updated == published  # seen for the first time: never edited
     edit(settings.articles / SEED, EDITED_AT)
-    published, updated = dates_of(load(settings), SEED)
+    published, updated = dates_of(load_cached(settings), SEED)
     assert updated == EDITED_AT and updated > published
     others = {s.source: s.updated for s in first.articles if s.source != SEED}
-    assert {s.source: s.updated for s in load(settings).articles if s.source != SEED} == others
+    assert {
+        s.source: s.updated for s in load_cached(settings).articles if s.source != SEED
+    } == others
 
 
 def test_the_same_bytes_never_move_a_date(cached: Settings) -> None:
     edit(cached.articles / SEED, EDITED_AT)
-    load(cached)
+    load_cached(cached)
     path = cached.articles / SEED
     edit(path, EDITED_AT + timedelta(days=1), "Another correction.")
-    before = dates_of(load(cached), SEED)
+    before = dates_of(load_cached(cached), SEED)
     data = path.read_bytes()
     later = (EDITED_AT + timedelta(days=30)).timestamp()
     os.utime(path, (later, later))  # touch
-    assert dates_of(load(cached), SEED) == before
+    assert dates_of(load_cached(cached), SEED) == before
     path.unlink()
     path.write_bytes(data)  # a re-export with the same bytes: a new inode and mtime
-    assert dates_of(load(cached), SEED) == before
+    assert dates_of(load_cached(cached), SEED) == before
 
 
 def test_an_edit_through_a_running_servers_reload_is_dated(cached: Settings) -> None:
-    first = load(cached)
+    first = load_cached(cached)
     edit(cached.articles / SEED, EDITED_AT)
     reloaded = load_corpus(cached, previous=first)
     assert dates_of(reloaded, SEED)[1] == EDITED_AT
@@ -87,9 +79,9 @@ def test_an_edit_through_a_running_servers_reload_is_dated(cached: Settings) -> 
 
 def test_none_dates_no_edit(cached: Settings) -> None:
     settings = dataclasses.replace(cached, updated_from="none")
-    load(settings)
+    load_cached(settings)
     edit(settings.articles / SEED, EDITED_AT)
-    published, updated = dates_of(load(settings), SEED)
+    published, updated = dates_of(load_cached(settings), SEED)
     assert updated == published
 
 

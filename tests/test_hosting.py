@@ -7,7 +7,6 @@ import dataclasses
 import http.client
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from feedsvc.site import Site, render_site
 from feedsvc.web import create_app
 from tests.conftest import (
     BASE_URL,
+    NGINX,
     SEED,
     free_port,
     require_tool,
@@ -39,7 +39,6 @@ from tests.conftest import (
     wait_until,
 )
 
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 HUB = "https://hub.example/"
 IMMUTABLE = "public, max-age=31536000, immutable"
 # Headers that are the resource's, not the server's: they must be the same from nginx.

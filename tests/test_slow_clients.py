@@ -5,7 +5,6 @@ every attacking connection is closed by the server within its timeouts."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -20,6 +19,7 @@ from click.testing import CliRunner
 from feedsvc.cli import cli
 from feedsvc.server import HEAD_TIMEOUT_MS, WRITE_TIMEOUT_MS
 from tests.conftest import (
+    NGINX,
     PROJECT,
     free_port,
     require_tool,
@@ -28,7 +28,6 @@ from tests.conftest import (
     wait_until,
 )
 
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 WORDS = "the feed of a newsroom with long articles and many readers".split()
 
 
