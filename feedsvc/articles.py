@@ -280,6 +280,26 @@ def _paragraphs(lines: list[str]) -> list[str]:
     return paragraphs
 
 
+def parse_date_line(name: str, head: str, zone: tzinfo) -> Summary:
+    """Return the Summary of an article from the start of its text (``head``): its id,
+    number and date, as ``parse_article`` reads them, no digest, nothing else checked.
+
+    For a server's first start (``repository.load_front``), which orders and dates the
+    articles before reading them. Raises ArticleError when the date line is missing or
+    wrong, as ``parse_article`` would.
+    """
+    # The first non-blank line: blank lines are white space only, and \r ends a line too.
+    line = head.removeprefix("\ufeff").lstrip().partition("\n")[0].partition("\r")[0].strip()
+    if not line:
+        raise ArticleError(name, "no date line")
+    file_name = parse_file_name(name)
+    try:
+        published = parse_date(line, zone, file_name.number)
+    except ValueError as exc:
+        raise ArticleError(name, f"line 1: {exc}") from None
+    return Summary(file_name.id, name, published, number=file_name.number)
+
+
 def parse_article(
     name: str,
     text: str,

@@ -292,6 +292,11 @@ class ParseCache:
                 result[row[0]] = entry
         return result
 
+    def count(self) -> int:
+        """Return how many files have a row (0 when the cache is off or fails)."""
+        rows = self._rows("SELECT COUNT(*) FROM files")
+        return int(rows[0][0]) if rows else 0
+
     def update(self, changed: Mapping[str, Entry], removed: Iterable[str]) -> None:
         """Store the rows of ``changed`` files and forget ``removed`` ones, in one transaction."""
         self._write(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import operator
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,6 +18,7 @@ from feedsvc.articles import (
     looks_binary,
     needs_cleaning_utf8,
     parse_article,
+    parse_date_line,
 )
 from feedsvc.cache import Entry, ParseCache
 from feedsvc.config import Settings
@@ -190,6 +191,7 @@ def load_corpus(
     cache: ParseCache | None = None,
     keep_bodies: bool = True,
     keys: Mapping[str, FileKey | None] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Corpus:
     """Read every article of ``settings.articles``.
 
@@ -199,13 +201,11 @@ def load_corpus(
     parse ``cache`` saw it is not read again; ``cache`` learns what was read.
     ``keep_bodies`` keeps the articles read in full (a build renders them all next).
     ``keys``, the candidate file names and their keys when the caller just listed the
-    folder (``folder_keys``), saves listing it again. Raises ArticlesDirError when the
-    folder itself cannot be read. One bad file never stops the others.
+    folder (``folder_keys``), saves listing it again. ``progress`` is called with 1 after
+    each file. Raises ArticlesDirError when the folder itself cannot be read. One bad file
+    never stops the others.
     """
-    try:
-        root = settings.articles.resolve()
-    except (OSError, RuntimeError):  # a loop of links: RuntimeError before Python 3.13
-        raise ArticlesDirError(f"{settings.articles}: a loop of symbolic links") from None
+    root = _resolved(settings)
     known: Mapping[str, Parsed] = previous.parsed if previous is not None else {}
     listed = None
     if keys is None and cache is not None and cache.enabled and not known:
@@ -220,12 +220,21 @@ def load_corpus(
     loading = _Loading(settings, root, known, stored, keep_bodies, EditLedger(records, settings))
     for name in listing if keys is None else sorted(listing):  # folder_keys sorts
         loading.add(name, listing[name])
+        if progress is not None:
+            progress(1)
     history, warnings = load_git_history(settings, previous.history if previous else None)
     problems = [Problem(path, reason, skipped=False) for path, reason in warnings]
     if cache is not None:
         cache.update(loading.changed, (stored.keys() | known.keys()) - loading.parsed.keys())
         cache.update_edits(loading.edits.changed, records.keys() - loading.parsed.keys())
     return loading.corpus(history, problems)
+
+
+def _resolved(settings: Settings) -> Path:
+    try:
+        return settings.articles.resolve()
+    except (OSError, RuntimeError):  # a loop of links: RuntimeError before Python 3.13
+        raise ArticlesDirError(f"{settings.articles}: a loop of symbolic links") from None
 
 
 class _Loading:
@@ -239,8 +248,10 @@ class _Loading:
         stored: Mapping[str, Entry],
         keep_bodies: bool,
         edits: EditLedger,
+        read: Reader | None = None,
     ) -> None:
         self.settings = settings
+        self.read = read or _read
         self.root = root
         self.known = known
         self.stored = stored
@@ -266,7 +277,7 @@ class _Loading:
         article = None
         if result is None or key is None or result.key != key:
             path = self.settings.articles / name
-            result, article, content = _read(path, self.root, self.settings, key)
+            result, article, content = self.read(path, self.root, self.settings, key)
             entry = _to_cache(result)
             if entry is not None:
                 self.changed[name] = entry
@@ -303,6 +314,12 @@ class _Loading:
         )
 
 
+# Reads one file: its path, the folder's resolved path, the settings, its key.
+Reader = Callable[
+    [Path, Path, Settings, "FileKey | None"], tuple[Parsed, Article | None, str | None]
+]
+
+
 def _read(
     path: Path, root: Path, settings: Settings, key: FileKey | None
 ) -> tuple[Parsed, Article | None, str | None]:
@@ -311,3 +328,60 @@ def _read(
     except ArticleError as exc:
         return Parsed(key, None, (Problem(exc.path, exc.reason),)), None, None
     return Parsed(key, article.summary(), tuple(warnings)), article, content
+
+
+def _read_head(
+    path: Path, root: Path, settings: Settings, key: FileKey | None, hashed: bool
+) -> tuple[Parsed, None, str | None]:
+    """``_read`` of the date line only (``head_summary``); the content's hash when
+    ``hashed`` (a file with a record of noticed edits)."""
+    try:
+        data = read_article_bytes(path, root, settings.max_file_bytes)
+        summary = head_summary(path.name, data, settings.zone)
+    except ArticleError as exc:
+        return Parsed(key, None, (Problem(str(path), exc.reason),)), None, None
+    return Parsed(key, summary, ()), None, content_hash(data) if hashed else None
+
+
+_HEAD = 512  # bytes of a file that hold its date line, but for a long run of blank lines
+
+
+def head_summary(name: str, data: bytes, zone: tzinfo) -> Summary:
+    """Return the id, number and date of the file ``name`` whose bytes are ``data``, read
+    from its first bytes as ``read_article`` reads them (decoded, cleaned, the first
+    non-blank line: ``parse_date_line``). Raises ArticleError for a wrong date line."""
+
+    def text(part: bytes) -> str:
+        return clean_text(part.decode("utf-8", "replace"))[0]
+
+    head = text(data[:_HEAD])
+    if len(data) > _HEAD and not any(end in head.lstrip() for end in "\n\r"):
+        head = text(data)  # the date line may go on past the first bytes
+    return parse_date_line(name, head, zone)
+
+
+def load_front(
+    settings: Settings, keys: Mapping[str, FileKey | None], cache: ParseCache | None = None
+) -> Corpus:
+    """Return the articles of ``keys`` (``folder_keys``) ordered and dated from their date
+    lines alone, for a server's first start: no text (``Corpus.full`` reads the articles
+    shown), no digests, nothing written to ``cache`` (only its records of noticed edits
+    are read), at a third of the cost per file of ``load_corpus``.
+
+    The same articles in the same order with the same dates as ``load_corpus`` gives,
+    but for a file whose date line is right and whose text is not (no title, not UTF-8):
+    this takes it, ``load_corpus`` skips it.
+    """
+    root = _resolved(settings)
+    records = cache.edit_records() if cache is not None else {}
+
+    def read(
+        path: Path, root: Path, settings: Settings, key: FileKey | None
+    ) -> tuple[Parsed, None, str | None]:
+        return _read_head(path, root, settings, key, path.name in records)
+
+    loading = _Loading(settings, root, {}, {}, False, EditLedger(records, settings), read)
+    for name in sorted(keys):
+        loading.add(name, keys[name])
+    history, warnings = load_git_history(settings, None)
+    return loading.corpus(history, [Problem(path, reason, False) for path, reason in warnings])
