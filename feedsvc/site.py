@@ -85,6 +85,9 @@ class Site:
     # By path: the ETag and Last-Modified of the resources whose Last-Modified is not the
     # one their inputs give (``in_order``), to be kept across restarts (see ``render_site``).
     moved: Mapping[str, Validators] = field(default_factory=dict)
+    # False for the front of a first start (``render_front``): every path it lacks is
+    # still being rendered, not missing.
+    complete: bool = True
 
 
 Validators = tuple[str, datetime]  # an ETag and its Last-Modified
@@ -145,6 +148,45 @@ def render_site(
     _render_index_pages(run, source, settings, updated, pages)
     _render_feeds(run, source, settings, updated, archives, pages)
     _render_sitemaps(run, source, settings, updated, pages)
+    not_found = _render_not_found(run, settings, updated)
+    if store is not None:
+        store.flush()
+    moved = _keep_in_order(run.resources, previous, published or {})
+    return Site(run.resources, not_found, source.problems, pages, moved)
+
+
+def render_front(
+    source: Source,
+    settings: Settings,
+    compress: bool = True,
+    published: Mapping[str, Validators] | None = None,
+) -> Site:
+    """Render the feeds, the front page, the icon and the 404 page of ``source`` only,
+    each as ``render_site`` renders it (the same functions, the same bytes), without
+    rendering a single article page or archive (``Site.complete`` is False).
+
+    A server's first start with a cold cache serves this while it renders the rest.
+    Only the articles these show are read in full.
+    """
+    articles = source.articles
+    updated = feed_updated(articles)
+    run = Renderer(Signer(settings), compress, {}, None)
+    _render_icon(run, settings)
+    shown = articles[: max(settings.item_limit, settings.page_size)]
+    pages: Pages = {}
+    for article in shown:  # signed, not rendered
+        path, signature = run.sign.page(article)
+        pages[article.id] = (article, signature, path)
+    archives = len(archive_chunks(articles, settings.item_limit))
+    _render_index_pages(run, source, settings, updated, pages, last=1)
+    _render_feeds(run, source, settings, updated, archives, pages)
+    not_found = _render_not_found(run, settings, updated)
+    moved = _keep_in_order(run.resources, None, published or {})
+    return Site(run.resources, not_found, source.problems, {}, moved, complete=False)
+
+
+def _render_not_found(run: Renderer, settings: Settings, updated: datetime) -> Resource:
+    """Render the 404 page: the site's resource for a path it does not have."""
     not_found = run.emit(
         "/" + NOT_FOUND_FILE,
         run.sign(NOT_FOUND_FILE, updated.isoformat()),
@@ -155,10 +197,7 @@ def render_site(
         hot=True,
     )
     del run.resources["/" + NOT_FOUND_FILE]
-    if store is not None:
-        store.flush()
-    moved = _keep_in_order(run.resources, previous, published or {})
-    return Site(run.resources, not_found, source.problems, pages, moved)
+    return not_found
 
 
 def _keep_in_order(
@@ -167,9 +206,11 @@ def _keep_in_order(
     """Put each resource's Last-Modified in order with what its path sent before; return
     those that are not their inputs' own (``Site.moved``)."""
     before: Mapping[str, Validators] = published
+    kept = previous.moved if previous is not None else published
     if previous is not None:
         before = {p: (r.etag, r.last_modified) for p, r in previous.resources.items()}
-    kept = previous.moved if previous is not None else published
+        if not previous.complete:  # a first start's front: the rest as published before
+            before, kept = {**published, **before}, {**published, **kept}
     moved = {}
     for path, resource in resources.items():
         ordered = in_order(resource, before.get(path))
@@ -260,13 +301,18 @@ def _render_archives(run: Renderer, source: Source, settings: Settings, pages: P
 
 
 def _render_index_pages(
-    run: Renderer, source: Source, settings: Settings, updated: datetime, pages: Pages
+    run: Renderer,
+    source: Source,
+    settings: Settings,
+    updated: datetime,
+    pages: Pages,
+    last: int | None = None,
 ) -> None:
-    """Add the paginated index, newest articles on the first page."""
+    """Add the paginated index, newest articles on the first page (up to page ``last``)."""
     articles, size = source.articles, settings.page_size
     count = index_page_count(len(articles), size)
     stamp, policy = updated.isoformat(), cache_policy(settings)
-    for number in range(1, count + 1):
+    for number in range(1, min(count, last or count) + 1):
         rows = articles[(number - 1) * size : number * size]
         index = IndexPage(number, count)
         path = "/" + index.path
