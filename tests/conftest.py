@@ -171,11 +171,13 @@ def running_server(
     server: str = "granian",
     workers: int = 2,
     env: dict[str, str] | None = None,
+    wait: bool = True,
 ) -> Iterator[LiveServer]:
     """Run ``feedsvc serve`` on a free port of 127.0.0.1 until the block ends.
 
-    Waits until every worker has rendered its site (each answers 503 until then); the
-    server and all its workers are stopped at the end, whatever happens.
+    Waits (unless not ``wait``) until every worker has rendered its site (each answers
+    503 until then); the server and all its workers are stopped at the end, whatever
+    happens.
     """
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
@@ -198,8 +200,11 @@ def running_server(
             except OSError:
                 return False
 
-        wait_until(ready, 30, "the server to answer /healthz")
-        wait_until(lambda: log.read_text().count("serving ") >= workers, 30, "every worker's site")
+        if wait:
+            wait_until(ready, 30, "the server to answer /healthz")
+            wait_until(
+                lambda: log.read_text().count("serving ") >= workers, 30, "every worker's site"
+            )
         yield LiveServer(url, articles, process, log)
     finally:
         stop_process_group(process)

@@ -31,10 +31,11 @@ from feedsvc.config import Settings
 from feedsvc.repository import Corpus, load_corpus
 from feedsvc.resources import Resource
 from feedsvc.site import Site, render_site
+from feedsvc.state import SiteState
 from feedsvc.store import FOLDER as BODIES
 from feedsvc.store import BlobStore
 from feedsvc.urls import NOT_FOUND_FILE
-from feedsvc.web import SiteState, create_app
+from feedsvc.web import create_app
 from tests.conftest import load_cached
 
 SEED = "000_cab78a8f5eee25a1.txt"  # one of the sample articles

@@ -12,13 +12,14 @@ import lxml.etree
 import pytest
 from flask.testing import FlaskClient
 
-import feedsvc.web
+import feedsvc.state
 from feedsvc.config import Settings
 from feedsvc.entries import entry_id
 from feedsvc.feeds import HISTORY_NS, SYNDICATION_NS
 from feedsvc.repository import load_corpus
 from feedsvc.site import Site, render_site
-from feedsvc.web import SiteState, create_app
+from feedsvc.state import SiteState
+from feedsvc.web import create_app
 from tests.conftest import BASE_URL, wait_until
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -127,20 +128,21 @@ def test_poll_guidance_states_one_interval(
 def held_render(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
     """Make the first render wait until the test lets it go."""
     release = threading.Event()
-    real = render_site  # what feedsvc.web calls
+    real = render_site  # what feedsvc.state calls
 
     def slow(*args: Any, **kwargs: Any) -> Site:
         release.wait(30)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(feedsvc.web, "render_site", slow)
+    monkeypatch.setattr(feedsvc.state, "render_site", slow)
     yield release
     release.set()
 
 
 def test_503_with_retry_after_until_the_first_site(
-    settings: Settings, held_render: threading.Event
+    settings: Settings, held_render: threading.Event, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(feedsvc.state, "WARM_SHARE", 0)  # a warm cache: no front first
     fields = {f: getattr(settings, f) for f in Settings.__dataclass_fields__}
     app = create_app(Settings(**{**fields, "reload_interval": 30}))
     client = app.test_client()

@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 from feedsvc.config import Settings
 from feedsvc.repository import load_corpus
 from feedsvc.site import render_site
-from feedsvc.web import SiteState, create_app
+from feedsvc.state import SiteState
+from feedsvc.web import create_app
 from tests.conftest import LiveServer, wait_until
 
 GOOD = "2024-02-{day:02d}\n\nGood article {n}\n\nStandfirst {n}\n\nParagraph {n}.\n"

@@ -10,7 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from feedsvc.config import Settings
-from feedsvc.web import SiteState, create_app
+from feedsvc.state import SiteState
+from feedsvc.web import create_app
 from tests.conftest import SEED
 
 PAGE = "/articles/cab78a8f5eee25a1/"

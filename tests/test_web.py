@@ -22,7 +22,8 @@ from feedsvc.config import Settings
 from feedsvc.pages import CONTENT_SECURITY_POLICY
 from feedsvc.repository import load_corpus
 from feedsvc.responses import answer, answer_not_found
-from feedsvc.web import SiteState, create_app
+from feedsvc.state import SiteState
+from feedsvc.web import create_app
 from tests.conftest import BASE_URL
 
 FEEDS = {

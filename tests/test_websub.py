@@ -29,7 +29,8 @@ from feedsvc.config import Settings, load_settings
 from feedsvc.errors import ConfigError
 from feedsvc.repository import load_corpus
 from feedsvc.site import render_site
-from feedsvc.web import SiteState, create_app
+from feedsvc.state import SiteState
+from feedsvc.web import create_app
 from tests.conftest import BASE_URL, free_port, wait_until
 
 ATOM = "{http://www.w3.org/2005/Atom}"

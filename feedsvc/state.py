@@ -1,0 +1,227 @@
+"""The site a server process serves: rendered at start, then again on each change of the
+articles folder, replaced whole by each complete, successful render."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import nullcontext
+from pathlib import Path
+
+import watchfiles
+
+from feedsvc.cache import ParseCache, first_start, site_folder
+from feedsvc.config import Settings
+from feedsvc.errors import FeedsvcError
+from feedsvc.pace import Pace
+from feedsvc.repository import (
+    Corpus,
+    FileKey,
+    file_key,
+    folder_keys,
+    is_candidate,
+    load_corpus,
+    load_front,
+)
+from feedsvc.site import Site, render_front, render_site
+from feedsvc.store import FOLDER as BODIES
+from feedsvc.store import BlobStore
+from feedsvc.websub import announce_changes
+
+log = logging.getLogger("feedsvc")
+logging.getLogger("watchfiles").setLevel(logging.WARNING)  # not a line per change
+# A first start serves the front first when the cache holds rows for fewer of the files.
+WARM_SHARE = 0.9
+
+# Without inotify events (a network file system) a full check still runs this often.
+SAFETY_CHECKS = 15  # times reload_interval
+
+
+class SiteState:
+    """The site being served; replaced whole, only by a complete, successful rebuild.
+
+    With a cache folder, parsed articles and rendered bodies are kept there: a restart
+    reads and renders only what changed, and a worker holds in memory the headers of
+    every resource but the bodies of the feeds, the front page and the 404 page only.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.site: Site | None = None
+        self._keys: dict[str, FileKey | None] | None = None
+        self._corpus: Corpus | None = None
+        self._cache: ParseCache | None = None
+        self._store: BlobStore | None = None
+        self._lock = threading.Lock()
+        self._lost: set[str] = set()  # ETags of stored bodies found missing
+        self._lost_lock = threading.Lock()
+        # The first complete render's pace, for Retry-After.
+        self._pace = Pace(site_folder(settings))
+
+    def _open_cache(self) -> None:
+        if self._cache is not None:
+            return
+        self._cache = ParseCache.for_settings(self.settings)
+        folder = site_folder(self.settings)
+        if self._cache.enabled and folder is not None:
+            try:
+                self._store = BlobStore(folder / BODIES, self._cache)
+            except OSError as exc:
+                log.warning("%s: cannot keep rendered pages there (%s)", folder, exc)
+
+    def _listing(self, changed: set[str] | None) -> dict[str, FileKey | None]:
+        if changed is None or self._keys is None:
+            return folder_keys(self.settings.articles)
+        keys = dict(self._keys)
+        for name in changed:
+            key = file_key(self.settings.articles / name)
+            if key is None:
+                keys.pop(name, None)
+            elif is_candidate(name):
+                keys[name] = key
+        return keys
+
+    def serve_front(self) -> None:
+        """On a first start with a cold cache, serve the feeds and the front page first.
+
+        Renders them from the articles' date lines (``load_front``, ``render_front``):
+        a fraction of the work of the complete site, which ``refresh`` renders next,
+        answering 503 with Retry-After for the other paths meanwhile. Does nothing when
+        a site is served or the cache holds most files (the complete load is quick then).
+        """
+        with self._lock:
+            if self.site is not None:
+                return
+            # Not in turn (``first_start``): each worker reads its own, all at once.
+            try:
+                keys = folder_keys(self.settings.articles)
+                self._open_cache()
+                cache = self._cache
+                if cache is not None and cache.count() >= WARM_SHARE * len(keys):
+                    return
+                corpus = load_front(self.settings, keys, cache)
+                published = cache.moved() if cache is not None else None
+                self.site = render_front(corpus, self.settings, published=published)
+            except (FeedsvcError, OSError) as exc:
+                log.warning("cannot serve the feeds first (%s); rendering everything", exc)
+                return
+            log.info("feeds of %d articles ready; rendering the rest", len(corpus.articles))
+
+    def retry_after(self) -> int:
+        """Seconds until the complete site is likely served (``Pace``)."""
+        return self._pace.retry_after()
+
+    def refresh(self, changed: set[str] | None = None) -> bool:
+        """Rebuild if the articles changed; return True when a new site is being served.
+
+        ``changed``: the names of the files known to have changed (from inotify); the
+        others keep their last keys. None: look at every file. A failed rebuild is
+        logged and the last good site stays in place.
+        """
+        with self._lock:
+            try:
+                # Workers start together: the first reads and renders into the cache
+                # folder, the others wait and then take it from there.
+                first = self.site is None or not self.site.complete
+                with first_start(self.settings) if first else nullcontext():
+                    keys = self._listing(changed)
+                    if keys == self._keys:
+                        return False
+                    self._open_cache()
+                    # Files loaded, then article pages rendered: the pace of Retry-After.
+                    advance = None
+                    if first:
+                        self._pace.start(2 * len(keys))
+                        advance = self._pace.advance
+                    corpus = load_corpus(
+                        self.settings,
+                        self._corpus,
+                        self._cache,
+                        keep_bodies=False,
+                        keys=keys,
+                        progress=advance,
+                    )
+                    # Only resources whose inputs changed are rendered.
+                    published = self._cache.moved() if self._cache and first else None
+                    site = render_site(
+                        corpus,
+                        self.settings,
+                        previous=self.site,
+                        progress=advance,
+                        store=self._store,
+                        published=published,
+                    )
+                    self._pace.finish()
+            except (FeedsvcError, OSError) as exc:
+                log.error("rebuild failed, still serving the last good site: %s", exc)
+                return False
+            for problem in corpus.problems:
+                log.warning("%s", problem)
+            log.info(
+                "serving %d articles (%d problems)", len(corpus.articles), len(corpus.problems)
+            )
+            # The keys of the corpus, not of the listing: equal, and the tuples kept once.
+            previous, self.site = self.site, site
+            if self._cache is not None and (previous is None or previous.moved != site.moved):
+                self._cache.replace_moved(site.moved)
+            self._keys = {name: parsed.key for name, parsed in corpus.parsed.items()}
+            self._corpus = corpus
+            announce_changes(previous, site, self.settings)  # in the background, never blocks
+            return True
+
+    def lost(self, etag: str) -> None:
+        """A stored body could not be read (its file was deleted): render it again now."""
+        log.error("rendered body %s is missing from the cache folder; rendering it again", etag)
+        with self._lost_lock:
+            first = not self._lost
+            self._lost.add(etag)
+        if first:
+            threading.Thread(target=self._recover, name="feedsvc-recover", daemon=True).start()
+
+    def _recover(self) -> None:
+        with self._lock:
+            with self._lost_lock:
+                lost, self._lost = self._lost, set()
+            if self._store is not None:
+                for etag in lost:
+                    self._store.forget(etag)
+            site = self.site
+            if site is not None:  # without them, the rebuild renders the lost bodies again
+                kept = {p: r for p, r in site.resources.items() if r.etag not in lost}
+                self.site = Site(kept, site.not_found, site.problems)
+            self._keys = None
+        self.refresh()
+
+    def poll(self, stop: threading.Event) -> None:
+        """Watch the folder until ``stop`` is set; rebuild on each change.
+
+        inotify (through watchfiles) reports changes as they happen; a full check
+        still runs every SAFETY_CHECKS reload intervals, and every interval where
+        inotify is not available.
+        """
+        self.refresh()
+        interval = self.settings.reload_interval
+        try:
+            watching = watchfiles.watch(
+                self.settings.articles,
+                watch_filter=None,
+                recursive=False,
+                debounce=int(interval * 1000),
+                step=20,
+                stop_event=stop,
+                rust_timeout=int(interval * SAFETY_CHECKS * 1000),
+                yield_on_timeout=True,
+                raise_interrupt=False,
+            )
+            for changes in watching:
+                self.refresh({Path(path).name for _, path in changes} if changes else None)
+        except (OSError, RuntimeError) as exc:  # no inotify, folder gone
+            if not stop.is_set():
+                log.warning(
+                    "cannot watch %s (%s); checking every %ss",
+                    self.settings.articles,
+                    exc,
+                    interval,
+                )
+        while not stop.wait(interval):
+            self.refresh()
