@@ -68,6 +68,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--peer-timeout", type=float, default=900, help="seconds per peer build")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and logs")
     parser.add_argument(
+        "--source",
+        type=Path,
+        help="measure the feedsvc of this source tree (a checkout of another revision, "
+        "say the one before a change) instead of the installed one",
+    )
+    parser.add_argument(
         "--chart",
         type=Path,
         default=argparse.SUPPRESS,
@@ -199,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.chart_from is not None:
         return redraw(args)
     signal.signal(signal.SIGTERM, stop_on_sigterm)
+    if args.source is not None:
+        if not (args.source / "feedsvc" / "__init__.py").is_file():
+            print(f"scale.py: --source: {args.source} holds no feedsvc package", file=sys.stderr)
+            return 2
+        # Every feedsvc command runs as "python -m feedsvc": this tree comes first.
+        os.environ["PYTHONPATH"] = str(args.source.resolve())
     missing = missing_tools(args.only)
     if missing:
         print(
@@ -210,10 +222,12 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": args.sizes,
         "repeat": args.repeat,
         "parts": args.only,
+        "source": str(args.source or "installed"),
         "machine": machine_info(),
     }
     write_results(args.json, header, [])  # an unwritable path fails now, not after an hour
     print(f"scale.py: sizes {args.sizes}, repeat {args.repeat}, parts {','.join(args.only)}")
+    print(f"feedsvc: {header['source']}")
     print(f"machine: {header['machine']['summary']}", flush=True)
     if not has_matplotlib():
         say("matplotlib is not installed: the results go to JSON only (pip install -e '.[bench]')")

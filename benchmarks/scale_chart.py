@@ -1,4 +1,5 @@
-"""The scale benchmark's chart: build time against the number of articles, log-log, as PNG."""
+"""The scale benchmark's chart: build and start times against the number of articles,
+log-log, as PNG."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ CHART_LINES = (
     ("floor", "I/O floor (read and write each file)", "tab:gray", "v"),
     ("floor_bytes", "I/O floor with feedsvc's bytes", "tab:brown", "x"),
     ("list_stat", "list-and-stat floor (list the folder, stat each file)", "tab:olive", "P"),
+    ("start_cold", "serve: first start, first 200 (cold cache)", "tab:red", "*"),
+    ("restart", "serve: restart, first 200 (warm cache)", "tab:pink", "h"),
     ("pelican", "Pelican, cold", "tab:orange", "^"),
     ("hugo", "Hugo, cold", "tab:green", "D"),
 )
@@ -42,7 +45,9 @@ def chart_title(header: dict[str, Any]) -> str:
         details.append("one run per size")
     elif header.get("repeat"):
         details.append(f"medians of {header['repeat']} runs, bars from min to max")
-    return f"Build time against archive size, {cores} cores ({cpu})\n" + "; ".join(details)
+    return f"Build and start times against archive size, {cores} cores ({cpu})\n" + "; ".join(
+        details
+    )
 
 
 def draw_chart(path: Path, header: dict[str, Any], done: list[Results]) -> bool:
@@ -98,7 +103,7 @@ def style_axes(axes: Any, sizes: list[int], title: str) -> None:
     axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     axes.yaxis.set_minor_formatter(ticker.NullFormatter())
     axes.set_xlabel("articles (N)")
-    axes.set_ylabel("build time (s)")
+    axes.set_ylabel("seconds")
     axes.set_title(title, fontsize=10)
     axes.grid(True, which="major", alpha=0.4)
     axes.grid(True, which="minor", axis="y", alpha=0.15)

@@ -155,13 +155,14 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
-def tree_rss_mb(root: int) -> tuple[float, float, int]:
-    """Return the summed VmRSS, the largest VmRSS (MB) and the process count of a tree."""
+def tree_rss_mb(root: int, field: str = "VmRSS") -> tuple[float, float, int]:
+    """Return the summed ``field`` (VmRSS; VmHWM: the peak so far), the largest (MB) and
+    the process count of a tree."""
     sizes = []
     for pid in process_tree(root):
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     sizes.append(int(line.split()[1]) / 1024)
     return sum(sizes), max(sizes, default=0.0), len(sizes)
 

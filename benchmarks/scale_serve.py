@@ -187,22 +187,64 @@ def serve_once(bench: Bench) -> bool:
     return True
 
 
-def bench_serve(bench: Bench) -> None:
+FRONT = ("/feed.xml", "/atom.xml", "/feed.json", "/")
+
+
+def oldest_article_path(bench: Bench) -> str:
+    """The page of the oldest article (file number 0): among the last a first start renders."""
+    name = min(path.name for path in bench.feedsvc.articles.iterdir())
+    return f"/articles/{name.split('_')[1].removesuffix('.txt').lower()}/"
+
+
+def first_start(bench: Bench) -> bytes | None:
+    """One start with an empty cache: the first 200 of /feed.xml, then of all four front
+    paths, the 503s they gave after that, the time until an article page is served on
+    every worker, and the workers' peak memory. Returns the served feed (None: failed)."""
     results = bench.results
-    say(f"{bench.size:,}: serve: first start (cold cache)")
     bench.trash.move(bench.feedsvc.cache)
     proc, port, ready = start_feedsvc(bench)
     try:
         if ready is None:
             results.fail("start_cold", "no 200", "feedsvc serve never answered 200")
             results.notes.append(log_tail(bench.log))
-            return
+            return None
         results.add("start_cold", ready)
+        start = time.perf_counter() - ready
+        front = poll_until(
+            lambda: all(fetch(port, path).status == 200 for path in FRONT), start, 60, proc
+        )
+        if front is not None:
+            results.add("start_cold_front", front)
+        page, refused, served, since = oldest_article_path(bench), 0, 0, 0.0
+        while served < 2 * WORKERS and time.perf_counter() - start < START_LIMIT:
+            refused += sum(fetch(port, path).status != 200 for path in FRONT)
+            if fetch(port, page).status != 200:
+                served = 0
+            elif served == 0:  # served from here on, on new connections (any worker)
+                served, since = 1, time.perf_counter() - start
+            else:
+                served += 1
+            time.sleep(POLL)
+        results.add("start_cold_refused", refused)
+        if served >= 2 * WORKERS:
+            results.add("start_cold_complete", since)
         wait_settled(proc.pid)  # let every worker finish (and write any cache) before stopping
-        feed = served_feed(port)
-        results.notes.append(f"served /feed.xml: {len(feed):,} bytes, given to nginx")
+        results.add("rss_cold_worker", tree_rss_mb(proc.pid, "VmHWM")[1])
+        return served_feed(port)
     finally:
         bench.services.stop(proc)
+
+
+def bench_serve(bench: Bench) -> None:
+    results = bench.results
+    feed = None
+    for index in range(bench.repeat):
+        say(f"{bench.size:,}: serve: first start (cold cache) {index + 1}/{bench.repeat}")
+        feed = first_start(bench)
+        if feed is None:
+            return
+    assert feed is not None
+    results.notes.append(f"served /feed.xml: {len(feed):,} bytes, given to nginx")
     if "--cache-dir" not in bench.feedsvc.serve_flags:
         results.notes.append("feedsvc serve --help lists no --cache-dir: cache location not set")
     nginx = start_nginx(bench, feed)
@@ -215,6 +257,8 @@ def bench_serve(bench: Bench) -> None:
                 return
             if floor:
                 results.pair("restart_list_stat", "restart", "list_stat")
+                results.pair("edit_lag_list_stat", "edit_lag", "list_stat")
+            results.pair("start_cold_restart", "start_cold", "restart")
             if nginx is not None:
                 wrk_pair(bench, nginx[1], "nginx")
                 results.pair("ratio_200", "feedsvc_200", "nginx_200")
