@@ -56,7 +56,10 @@ class SiteState:
         self._lost: set[str] = set()  # ETags of stored bodies found missing
         self._lost_lock = threading.Lock()
         # The first complete render's pace, for Retry-After.
-        self._pace = Pace(site_folder(settings))
+        try:
+            self._pace = Pace(site_folder(settings))
+        except (OSError, RuntimeError):  # a loop of links: reported by the first load
+            self._pace = Pace(None)
 
     def _open_cache(self) -> None:
         if self._cache is not None:
