@@ -29,10 +29,11 @@ _LOOP = "link loops back to itself; not followed"
 _NO_OPENAT2 = (errno.ENOSYS, errno.EPERM)
 
 
-def read_article_bytes(path: Path, root: Path, limit: int) -> bytes:
+def read_article_bytes(path: Path | str, root: Path, limit: int) -> bytes:
     """Read one article file of at most ``limit`` bytes without following links out of ``root``.
 
-    ``path`` names a file directly in the folder ``root`` (a resolved path). Raises
+    ``path`` names a file directly in the folder ``root`` (a resolved path; a string
+    saves the cost of a Path where a caller reads 100,000 files). Raises
     ArticleError with the reason: a link leading outside the folder, not a regular file,
     too large, unreadable, gone, or changing while it was read.
     """
@@ -49,7 +50,7 @@ def read_article_bytes(path: Path, root: Path, limit: int) -> bytes:
     )
 
 
-def open_article(path: Path, root: Path) -> int:
+def open_article(path: Path | str, root: Path) -> int:
     """Open ``path``, or the file inside ``root`` the link ``path`` leads to; return the fd.
 
     Opening the name first, links not followed, spares nearly every file the work of
@@ -66,7 +67,7 @@ def open_article(path: Path, root: Path) -> int:
     except OSError as exc:
         raise _open_error(path, exc) from None
     try:
-        return _open_link(path, root, folder)
+        return _open_link(Path(path), root, folder)
     finally:
         os.close(folder)
 
@@ -114,7 +115,7 @@ def _open_checked(path: Path, root: Path, folder: int) -> int:
         raise _open_error(path, exc) from None
 
 
-def _open_error(path: Path, exc: OSError) -> ArticleError:
+def _open_error(path: Path | str, exc: OSError) -> ArticleError:
     if isinstance(exc, FileNotFoundError):
         return ArticleError(path, "file disappeared while being read")
     if isinstance(exc, PermissionError):
@@ -123,7 +124,7 @@ def _open_error(path: Path, exc: OSError) -> ArticleError:
     return ArticleError(path, f"cannot open file: {reason}")
 
 
-def _read_unchanged(path: Path, fd: int, limit: int) -> bytes | None:
+def _read_unchanged(path: Path | str, fd: int, limit: int) -> bytes | None:
     """Return the contents of the open file ``fd``, or None when it changed as it was read."""
     before = os.fstat(fd)
     if not stat.S_ISREG(before.st_mode):

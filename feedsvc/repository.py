@@ -276,8 +276,7 @@ class _Loading:
                 result = _from_cache(self.prefix, name, entry)
         article = None
         if result is None or key is None or result.key != key:
-            path = self.settings.articles / name
-            result, article, content = self.read(path, self.root, self.settings, key)
+            result, article, content = self.read(name, self.root, self.settings, key)
             entry = _to_cache(result)
             if entry is not None:
                 self.changed[name] = entry
@@ -314,15 +313,16 @@ class _Loading:
         )
 
 
-# Reads one file: its path, the folder's resolved path, the settings, its key.
+# Reads one file: its name, the folder's resolved path, the settings, its key.
 Reader = Callable[
-    [Path, Path, Settings, "FileKey | None"], tuple[Parsed, Article | None, str | None]
+    [str, Path, Settings, "FileKey | None"], tuple[Parsed, Article | None, str | None]
 ]
 
 
 def _read(
-    path: Path, root: Path, settings: Settings, key: FileKey | None
+    name: str, root: Path, settings: Settings, key: FileKey | None
 ) -> tuple[Parsed, Article | None, str | None]:
+    path = settings.articles / name
     try:
         article, warnings, content = read_article(path, root, settings)
     except ArticleError as exc:
@@ -331,16 +331,18 @@ def _read(
 
 
 def _read_head(
-    path: Path, root: Path, settings: Settings, key: FileKey | None, hashed: bool
+    name: str, settings: Settings, root: Path, hashed: bool
 ) -> tuple[Parsed, None, str | None]:
     """``_read`` of the date line only (``head_summary``); the content's hash when
-    ``hashed`` (a file with a record of noticed edits)."""
+    ``hashed`` (a file with a record of noticed edits). Its result has no key: never
+    to be taken for a parse of the whole file."""
+    path = os.path.join(settings.articles, name)
     try:
         data = read_article_bytes(path, root, settings.max_file_bytes)
-        summary = head_summary(path.name, data, settings.zone)
+        summary = head_summary(name, data, settings.zone)
     except ArticleError as exc:
-        return Parsed(key, None, (Problem(str(path), exc.reason),)), None, None
-    return Parsed(key, summary, ()), None, content_hash(data) if hashed else None
+        return Parsed(None, None, (Problem(path, exc.reason),)), None, None
+    return Parsed(None, summary, ()), None, content_hash(data) if hashed else None
 
 
 _HEAD = 512  # bytes of a file that hold its date line, but for a long run of blank lines
@@ -376,9 +378,9 @@ def load_front(
     records = cache.edit_records() if cache is not None else {}
 
     def read(
-        path: Path, root: Path, settings: Settings, key: FileKey | None
+        name: str, root: Path, settings: Settings, key: FileKey | None
     ) -> tuple[Parsed, None, str | None]:
-        return _read_head(path, root, settings, key, path.name in records)
+        return _read_head(name, settings, root, name in records)
 
     loading = _Loading(settings, root, {}, {}, False, EditLedger(records, settings), read)
     for name in sorted(keys):
