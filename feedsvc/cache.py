@@ -38,16 +38,19 @@ from feedsvc.config import Settings
 from feedsvc.dating import EditRecord
 from feedsvc.errors import ConfigError
 from feedsvc.filesystem import open_private_file, private_folder
+from feedsvc.history import History
+from feedsvc.historyrows import READ_FILES, READ_HEAD, TABLES, read_history, write_history
 
 log = logging.getLogger("feedsvc")
 
 # Bump when the meaning of a row changes; the parser's own source is part of the
 # fingerprint too, so a change to how files are read empties the cache by itself.
-FORMAT = 2  # 2: the edits table, filled as every file is read again
+FORMAT = 3  # 2: the edits table, filled as every file is read again; 3: the git history
 DATABASE = "parse.sqlite3"
 LOCK = "lock"
 START_LOCK = "start.lock"
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     name TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER,
@@ -58,6 +61,8 @@ CREATE TABLE IF NOT EXISTS rendered (
     signature TEXT PRIMARY KEY, etag TEXT NOT NULL, size INTEGER NOT NULL, gzip_size INTEGER
 );
 """
+    + TABLES
+)  # the git history: its rules are the parser's, so it goes with the fingerprint
 # The edits feedsvc noticed (dating.py): kept when the fingerprint changes, since a new
 # parser changes no file's bytes; forgotten only with the database itself.
 _EDITS = """
@@ -81,7 +86,10 @@ def site_folder(settings: Settings) -> Path | None:
 
 
 # What reads a file and makes or reads its row: a change to any of them empties the cache.
-_PARSER_MODULES = ("articles.py", "repository.py", "reading.py", "cache.py", "cacherows.py")
+_PARSER_MODULES = (
+    "articles.py", "repository.py", "reading.py", "cache.py", "cacherows.py",
+    "history.py", "historyrows.py",
+)  # fmt: skip
 
 
 def fingerprint(settings: Settings) -> str:
@@ -211,12 +219,13 @@ class ParseCache:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             db.execute(_EDITS)
             db.execute(_MOVED)
+            db.executescript(TABLES)  # a database written without them still works
             row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
             if row is None or row[0] != self._fingerprint:
                 # Another format, parser or settings: start again from empty tables.
                 db.execute("BEGIN IMMEDIATE")
-                db.execute("DROP TABLE IF EXISTS files")
-                db.execute("DROP TABLE IF EXISTS rendered")
+                for table in ("files", "rendered", "git_head", "git_files"):
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
@@ -338,6 +347,18 @@ class ParseCache:
             ("DELETE FROM moved", [()]),
             ("INSERT OR REPLACE INTO moved VALUES (?, ?, ?)", values),
         )
+
+    def history(self) -> History | None:
+        """Return the git history stored by ``update_history``; None when there is none, or
+        when it does not read back whole (``historyrows.read_history``)."""
+        head = self._rows(READ_HEAD)
+        files = self._rows(READ_FILES) if head else []
+        return read_history(head, files) if self._db is not None else None
+
+    def update_history(self, history: History, before: History | None) -> None:
+        """Store ``history``, written as changes to ``before`` (what the cache holds; None:
+        unknown, all is written); nothing is written unless the cache still holds it."""
+        self._write(*write_history(history, before))
 
     def rendered(self) -> dict[str, Rendered]:
         """Return the ETag and sizes of rendered bodies by the signature of their inputs."""

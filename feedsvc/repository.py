@@ -220,7 +220,7 @@ def load_corpus(
     loading = _Loading(settings, root, known, stored, keep_bodies, EditLedger(records, settings))
     for name in listing if keys is None else sorted(listing):  # folder_keys sorts
         loading.add(name, listing[name])
-    history, warnings = load_git_history(settings, previous.history if previous else None)
+    history, warnings = load_git_history(settings, previous.history if previous else None, cache)
     problems = [Problem(path, reason, skipped=False) for path, reason in warnings]
     if cache is not None:
         cache.update(loading.changed, (stored.keys() | known.keys()) - loading.parsed.keys())
