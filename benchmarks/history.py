@@ -30,7 +30,7 @@ process, medians of ``--repeat`` runs:
 Then it commits an edit of one file and times, against the floors git status and list and
 stat: ``load_history(articles, previous)`` with ``previous`` at the parent commit (``git
 log`` over the one commit since); reading the history back from a parse cache; the two
-together, as a build does; and storing the moved history (the changed rows only). Last,
+together, as a build does; and storing the moved history. Last,
 unless ``--builds 0``, ``feedsvc build`` (a child process) into an output folder and cache
 folder already filled, after each of ``--builds`` (3) more such commits, with
 ``FEEDSVC_UPDATED_FROM=git`` and ``none`` in turn (the one that goes first alternates):

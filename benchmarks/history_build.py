@@ -37,15 +37,11 @@ def commit_edit(root: Path, name: str, date: str, text: bytes) -> None:
     subprocess.run(command, env=environment, check=True)
 
 
-def measure(
-    run: Callable[[], object], repeat: int, setup: Callable[[], object] | None = None
-) -> Timing:
+def measure(run: Callable[[], object], repeat: int) -> Timing:
     """Return the median wall time and the median CPU time (with child processes') of
-    ``repeat`` runs, each after ``setup`` (not timed)."""
+    ``repeat`` runs."""
     walls, cpus = [], []
     for _ in range(repeat):
-        if setup is not None:
-            setup()
         gc.collect()
         before, start = cpu_seconds(), time.perf_counter()
         run()
@@ -72,7 +68,7 @@ def run_since(
         settings = dataclasses.replace(Settings(), articles=folder, cache_dir=Path(temporary))
         cache = ParseCache(make_site_folder(settings), settings)
         try:
-            cache.update_history(previous, None)
+            cache.update_history(previous)
             stored = cache.history()
             assert stored is not None and stored.files == previous.files
             rows = [
@@ -80,10 +76,7 @@ def run_since(
                  measure(lambda: load_history(folder, previous), repeat)),
                 ("cache: read the history", measure(cache.history, repeat)),
                 ("one commit since, from cache", measure(lambda: load_from(cache, folder), repeat)),
-                ("cache: store the changes", measure(
-                    lambda: cache.update_history(moved, previous), repeat,
-                    setup=lambda: cache.update_history(previous, None),
-                )),
+                ("cache: store the history", measure(lambda: cache.update_history(moved), repeat)),
             ]  # fmt: skip
         finally:
             cache.close()

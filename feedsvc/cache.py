@@ -39,7 +39,7 @@ from feedsvc.dating import EditRecord
 from feedsvc.errors import ConfigError
 from feedsvc.filesystem import open_private_file, private_folder
 from feedsvc.history import History
-from feedsvc.historyrows import READ_FILES, READ_HEAD, TABLES, read_history, write_history
+from feedsvc.historyrows import READ, TABLE, WRITE, read_history, write_history
 
 log = logging.getLogger("feedsvc")
 
@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS rendered (
     signature TEXT PRIMARY KEY, etag TEXT NOT NULL, size INTEGER NOT NULL, gzip_size INTEGER
 );
 """
-    + TABLES
+    + TABLE
 )  # the git history: its rules are the parser's, so it goes with the fingerprint
 # The edits feedsvc noticed (dating.py): kept when the fingerprint changes, since a new
 # parser changes no file's bytes; forgotten only with the database itself.
@@ -219,12 +219,12 @@ class ParseCache:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             db.execute(_EDITS)
             db.execute(_MOVED)
-            db.executescript(TABLES)  # a database written without them still works
+            db.execute(TABLE)  # a database written without it still works
             row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
             if row is None or row[0] != self._fingerprint:
                 # Another format, parser or settings: start again from empty tables.
                 db.execute("BEGIN IMMEDIATE")
-                for table in ("files", "rendered", "git_head", "git_files"):
+                for table in ("files", "rendered", "git_history"):
                     db.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
@@ -351,14 +351,11 @@ class ParseCache:
     def history(self) -> History | None:
         """Return the git history stored by ``update_history``; None when there is none, or
         when it does not read back whole (``historyrows.read_history``)."""
-        head = self._rows(READ_HEAD)
-        files = self._rows(READ_FILES) if head else []
-        return read_history(head, files) if self._db is not None else None
+        return read_history(self._rows(READ))
 
-    def update_history(self, history: History, before: History | None) -> None:
-        """Store ``history``, written as changes to ``before`` (what the cache holds; None:
-        unknown, all is written); nothing is written unless the cache still holds it."""
-        self._write(*write_history(history, before))
+    def update_history(self, history: History) -> None:
+        """Store ``history`` in place of the one stored before."""
+        self._write(("DELETE FROM git_history", [()]), (WRITE, [write_history(history)]))
 
     def rendered(self) -> dict[str, Rendered]:
         """Return the ETag and sizes of rendered bodies by the signature of their inputs."""

@@ -93,7 +93,7 @@ def load_git_history(
         reason = str(exc).removeprefix(f"{folder}: ")
         return None, [(folder, f"{reason}; edits are dated by their files' changes instead")]
     if cache is not None and history is not None and _other_commit(history, previous):
-        cache.update_history(history, previous)
+        cache.update_history(history)
     if history is None or history.warning is None:
         return history, []
     return history, [(folder, history.warning.removeprefix(f"{folder}: warning: "))]
