@@ -49,8 +49,7 @@ FORMAT = 3  # 2: the edits table, filled as every file is read again; 3: the git
 DATABASE = "parse.sqlite3"
 LOCK = "lock"
 START_LOCK = "start.lock"
-_SCHEMA = (
-    """
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     name TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER,
@@ -61,8 +60,6 @@ CREATE TABLE IF NOT EXISTS rendered (
     signature TEXT PRIMARY KEY, etag TEXT NOT NULL, size INTEGER NOT NULL, gzip_size INTEGER
 );
 """
-    + TABLE
-)  # the git history: its rules are the parser's, so it goes with the fingerprint
 # The edits feedsvc noticed (dating.py): kept when the fingerprint changes, since a new
 # parser changes no file's bytes; forgotten only with the database itself.
 _EDITS = """
@@ -229,6 +226,7 @@ class ParseCache:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
+                db.execute(TABLE)  # the git history's rules are the parser's: it goes too
                 db.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (self._fingerprint,)
                 )
