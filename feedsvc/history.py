@@ -54,7 +54,7 @@ commits, what a bare ``git log --name-only`` costs (``benchmarks/history.py``). 
 of HEAD the log reads one commit, and the whole look-up takes 0.47 s of CPU (twice
 ``git status``: the one commit's trees cost git what a status does), 0.60 s with the history
 read back from the parse cache first: a ``feedsvc build`` after one edit committed costs
-1.08 times one that dates no edit (CPU; 5.8 s against 5.3 s).
+1.08 to 1.11 times one that dates no edit (CPU, two runs; 5.8 s against 5.3 s).
 
 Paths are relative to ``folder`` with ``/`` separators, file names decoded as ``os.fsdecode``
 does (so they match ``os.scandir`` names, spaces, newlines and non-UTF-8 bytes included).
