@@ -27,8 +27,17 @@ process, medians of ``--repeat`` runs:
 - ``load_history(articles, previous)`` with the result of an earlier call at the same HEAD
   (only ``git status`` runs).
 
-It prints wall and CPU seconds (this process's and its children's, which stays meaningful
-on a busy machine) and the ratios of ``load_history`` to each. ``load_history`` is
+Then it commits an edit of one file and times, against the floors git status and list and
+stat: ``load_history(articles, previous)`` with ``previous`` at the parent commit (``git
+log`` over the one commit since); reading the history back from a parse cache; the two
+together, as a build does; and storing the moved history. Last,
+unless ``--builds 0``, ``feedsvc build`` (a child process) into an output folder and cache
+folder already filled, after each of ``--builds`` (3) more such commits, with
+``FEEDSVC_UPDATED_FROM=git`` and ``none`` in turn (the one that goes first alternates):
+what dating an edit from git costs a build, as the ratio of the two.
+
+It prints wall and CPU seconds (this process's and its children's, from ``getrusage``,
+which stays meaningful on a busy machine) and the ratios. ``load_history`` is
 also timed once right after the checkout, before anything refreshed git's index: as in a
 fresh CI clone, git status then hashes the files whose index entries are racy.
 """
@@ -36,22 +45,22 @@ fresh CI clone, git status then hashes the files whose index entries are racy.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
+
+from history_build import commit_edit, measure, run_builds, run_since  # noqa: E402
 
 from feedsvc.history import _LOG, History, load_history, parse_log  # noqa: E402
 
@@ -164,10 +173,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", type=Path, help="parent of the temporary folder")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--builds", type=int, default=3, help="commits to time feedsvc build after (0: none)"
+    )
     options = parser.parse_args(argv)
     temporary = Path(tempfile.mkdtemp(prefix="feedsvc-history-", dir=options.workdir))
     try:
-        run(temporary / "repo", options.files, options.commits, options.edits, options.repeat)
+        sizes = (options.files, options.commits, options.edits)
+        run(temporary / "repo", *sizes, options.repeat, options.builds)
     finally:
         if options.keep:
             print(f"kept {temporary}")
@@ -175,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
             shutil.rmtree(temporary)
 
 
-def run(root: Path, files: int, commits: int, edits: int, repeat: int) -> None:
+def run(root: Path, files: int, commits: int, edits: int, repeat: int, builds: int = 0) -> None:
     start = time.perf_counter()
     expected = make_repository(root, files, commits, edits)
     folder = root / "articles"
@@ -202,25 +215,60 @@ def run(root: Path, files: int, commits: int, edits: int, repeat: int) -> None:
         ("parse_log of the log output", measure(lambda: parse_log(log, b"articles/"), repeat)),
         ("load_history, HEAD unchanged", measure(lambda: load_history(folder, previous), repeat)),
     ]
-    wall, cpu = rows[0][1]
-    print(f"\nmedians of {repeat} runs, {len(log) / 1e6:.1f} MB of log output")
-    print(f"  {'':30} {'wall':>8} {'CPU':>8}   load_history / this (wall, CPU)")
-    for name, (wall_here, cpu_here) in rows:
-        ratios = f"{wall / wall_here:6.2f} {cpu / cpu_here:6.2f}" if name != rows[0][0] else ""
+    print_rows(rows, f"medians of {repeat} runs, {len(log) / 1e6:.1f} MB of log output")
+    assert previous is not None
+    since = run_after_commits(root, expected, previous, commits, (repeat, builds))
+    floors = {name: timing for name, timing in rows if name.startswith("floor")}
+    print(f"\nafter one commit that edits one file, medians of {repeat} runs")
+    print(f"  {'':30} {'wall':>8} {'CPU':>8}   this / git status, / list and stat (CPU)")
+    status, listing = floors["floor: git status -uno"][1], floors["floor: list and stat"][1]
+    for name, (wall_here, cpu_here) in since:
+        ratios = f"{ratio(cpu_here, status)} {ratio(cpu_here, listing)}"
         print(f"  {name:30} {wall_here:7.3f}s {cpu_here:7.3f}s   {ratios}")
 
 
-def measure(run: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Return the median wall time and the median CPU time (with child processes') of runs."""
-    walls, cpus = [], []
-    for _ in range(repeat):
-        gc.collect()
-        before, start = os.times(), time.perf_counter()
-        run()
-        walls.append(time.perf_counter() - start)
-        after = os.times()
-        cpus.append(sum(after[:4]) - sum(before[:4]))
-    return statistics.median(walls), statistics.median(cpus)
+def ratio(this: float, other: float) -> str:
+    """``this / other`` in six characters ("-" when ``other`` took no measurable time)."""
+    return f"{this / other:6.2f}" if other else "     -"
+
+
+def print_rows(rows: list[tuple[str, tuple[float, float]]], title: str) -> None:
+    wall, cpu = rows[0][1]
+    print(f"\n{title}")
+    print(f"  {'':30} {'wall':>8} {'CPU':>8}   load_history / this (wall, CPU)")
+    for name, (wall_here, cpu_here) in rows:
+        ratios = f"{ratio(wall, wall_here)} {ratio(cpu, cpu_here)}" if name != rows[0][0] else ""
+        print(f"  {name:30} {wall_here:7.3f}s {cpu_here:7.3f}s   {ratios}")
+
+
+def run_after_commits(
+    root: Path, expected: Generated, previous: History, commits: int, repeats: tuple[int, int]
+) -> list[tuple[str, tuple[float, float]]]:
+    """Commit one edit and time the look-up from ``previous`` (at its parent), ``repeats[0]``
+    times; then ``feedsvc build`` after each of ``repeats[1]`` more such commits, with and
+    without git's dates."""
+    repeat, builds = repeats
+    folder = root / "articles"
+    names = sorted(expected.added)
+
+    def pick(number: int) -> tuple[str, str, datetime, bytes]:
+        name = names[number * 7919 % len(names)]
+        date, when = commit_date(commits + number)
+        return name, date, when, article(name, commits + number)
+
+    name, date, when, text = pick(0)
+    commit_edit(root, name, date, text)
+    expected.edited[name] = when
+    moved = check(load_history(folder, previous), expected)
+    assert moved == check(load_history(folder), expected)
+    rows = run_since(folder, previous, moved, repeat)
+    if builds:
+        timings = run_builds(root, lambda number: pick(number + 1), builds)
+        rows += [(f"build, updated_from={source}", timings[source]) for source in timings]
+        (git_wall, git_cpu), (none_wall, none_cpu) = timings["git"], timings["none"]
+        print(f"\nfeedsvc build after one commit, git / none: wall {ratio(git_wall, none_wall)},"
+              f" CPU {ratio(git_cpu, none_cpu)}")  # fmt: skip
+    return rows
 
 
 def git_log_floor(folder: Path) -> None:

@@ -38,12 +38,14 @@ from feedsvc.config import Settings
 from feedsvc.dating import EditRecord
 from feedsvc.errors import ConfigError
 from feedsvc.filesystem import open_private_file, private_folder
+from feedsvc.history import History
+from feedsvc.historyrows import READ, TABLE, WRITE, read_history, write_history
 
 log = logging.getLogger("feedsvc")
 
 # Bump when the meaning of a row changes; the parser's own source is part of the
 # fingerprint too, so a change to how files are read empties the cache by itself.
-FORMAT = 2  # 2: the edits table, filled as every file is read again
+FORMAT = 3  # 2: the edits table, filled as every file is read again; 3: the git history
 DATABASE = "parse.sqlite3"
 LOCK = "lock"
 START_LOCK = "start.lock"
@@ -81,7 +83,10 @@ def site_folder(settings: Settings) -> Path | None:
 
 
 # What reads a file and makes or reads its row: a change to any of them empties the cache.
-_PARSER_MODULES = ("articles.py", "repository.py", "reading.py", "cache.py", "cacherows.py")
+_PARSER_MODULES = (
+    "articles.py", "repository.py", "reading.py", "cache.py", "cacherows.py",
+    "history.py", "historyrows.py",
+)  # fmt: skip
 
 
 def fingerprint(settings: Settings) -> str:
@@ -211,15 +216,17 @@ class ParseCache:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             db.execute(_EDITS)
             db.execute(_MOVED)
+            db.execute(TABLE)  # a database written without it still works
             row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
             if row is None or row[0] != self._fingerprint:
                 # Another format, parser or settings: start again from empty tables.
                 db.execute("BEGIN IMMEDIATE")
-                db.execute("DROP TABLE IF EXISTS files")
-                db.execute("DROP TABLE IF EXISTS rendered")
+                for table in ("files", "rendered", "git_history"):
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
+                db.execute(TABLE)  # the git history's rules are the parser's: it goes too
                 db.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (self._fingerprint,)
                 )
@@ -343,6 +350,15 @@ class ParseCache:
             ("DELETE FROM moved", [()]),
             ("INSERT OR REPLACE INTO moved VALUES (?, ?, ?)", values),
         )
+
+    def history(self) -> History | None:
+        """Return the git history stored by ``update_history``; None when there is none, or
+        when it does not read back whole (``historyrows.read_history``)."""
+        return read_history(self._rows(READ))
+
+    def update_history(self, history: History) -> None:
+        """Store ``history`` in place of the one stored before."""
+        self._write(("DELETE FROM git_history", [()]), (WRITE, [write_history(history)]))
 
     def rendered(self) -> dict[str, Rendered]:
         """Return the ETag and sizes of rendered bodies by the signature of their inputs."""

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from feedsvc.articles import Summary
+from feedsvc.cache import ParseCache
 from feedsvc.config import Settings
 from feedsvc.dating import EditRecord, edit_time, notice
 from feedsvc.errors import HistoryError
@@ -72,21 +73,38 @@ def _edit_time(
 
 
 def load_git_history(
-    settings: Settings, previous: History | None
+    settings: Settings, previous: History | None, cache: ParseCache | None = None
 ) -> tuple[History | None, list[tuple[str, str]]]:
     """Return what git says of the articles folder (None: not in git, or not asked for),
     and the warnings to report as ``(path, reason)``: a shallow clone, a broken repository.
 
+    Without ``previous`` (the history of the load before, in memory) the one ``cache``
+    stored is moved on; ``cache`` stores the result when its commit is another.
     git is not run when ``updated_from`` is "mtime" or "none".
     """
     if settings.updated_from not in ("auto", "git"):
         return None, []
     folder = str(settings.articles)
+    if previous is None and cache is not None:
+        previous = cache.history()
     try:
         history = load_history(settings.articles, previous)
     except HistoryError as exc:
         reason = str(exc).removeprefix(f"{folder}: ")
         return None, [(folder, f"{reason}; edits are dated by their files' changes instead")]
+    if cache is not None and history is not None and _other_commit(history, previous):
+        cache.update_history(history)
     if history is None or history.warning is None:
         return history, []
     return history, [(folder, history.warning.removeprefix(f"{folder}: warning: "))]
+
+
+def _other_commit(history: History, stored: History | None) -> bool:
+    """Tell whether ``history`` is at another commit (or of another folder) than ``stored``."""
+    if stored is None:
+        return True
+    return (history.head, history.folder, history.shallow) != (
+        stored.head,
+        stored.folder,
+        stored.shallow,
+    )

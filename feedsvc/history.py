@@ -1,10 +1,14 @@
 """When each article file's text last changed, according to git.
 
 ``load_history(folder, previous)`` runs three git commands, whatever the number of files
-(one ``rev-parse``, one ``log`` and one ``status``; no ``log`` when ``previous``, an earlier
-result for the folder, is at the same commit), and returns a ``History``, or None when
-``folder`` is not in a git work tree or git is not installed. The caller dates an article
-from it like this::
+(one ``rev-parse``, one ``log`` and one ``status``), and returns a ``History``, or None when
+``folder`` is not in a git work tree or git is not installed. ``previous`` is an earlier
+result for the folder (kept in memory by a server, in the parse cache between builds): at
+the same commit no ``log`` runs; at a commit P on the chain of first parents of HEAD, the
+``log`` reads only the commits since, ``P..HEAD``, and moves P's dates on. Anything else
+(a rebase, a reset, P reached only through a side branch or unknown to git, commits that
+disagree with P's files) reads the whole history again, so the result is always the one
+the whole history gives. The caller dates an article from it like this::
 
     history = load_history(folder, previous)  # None: outside git, date edits another way
     if history is not None and history.warning:
@@ -43,10 +47,14 @@ newest commit that changed its file; Hugo reads them all with one ``git log`` to
   ``warning`` names the fix.
 
 Cost: ``git log`` reads, for every commit that changed the folder, the folder's tree
-before and after it (one object of about 5 MB for 100,000 files in one folder), so its time
-grows with commits times files: 8 to 10 s of CPU at 100,000 files and 400 commits, what a
-bare ``git log --name-only`` costs (``benchmarks/history.py``). With ``previous`` at the same
-HEAD only ``git status`` runs (0.26 s there).
+before and after it (one object of about 5 MB for 100,000 files in one folder), so the whole
+history's time grows with commits times files: 5 to 10 s of CPU at 100,000 files and 400
+commits, what a bare ``git log --name-only`` costs (``benchmarks/history.py``). With
+``previous`` at the same HEAD only ``git status`` runs (0.19 to 0.26 s there); at the parent
+of HEAD the log reads one commit, and the whole look-up takes 0.47 s of CPU (twice
+``git status``: the one commit's trees cost git what a status does), 0.60 s with the history
+read back from the parse cache first: a ``feedsvc build`` after one edit committed costs
+1.08 to 1.11 times one that dates no edit (CPU, two runs; 5.8 s against 5.3 s).
 
 Paths are relative to ``folder`` with ``/`` separators, file names decoded as ``os.fsdecode``
 does (so they match ``os.scandir`` names, spaces, newlines and non-UTF-8 bytes included).
@@ -62,36 +70,29 @@ raise ``HistoryError``.
 from __future__ import annotations
 
 import os
-import subprocess
+import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from feedsvc.errors import HistoryError
+from feedsvc.gitcommand import git_output, run_git
 
-# Every setting of the user's (global or repository) config that changes what the commands
-# below print: the root commit's files must be listed, '.' must not be followed as one path,
-# no signature check, names unquoted, paths from the top of the repository, and a file whose
-# only change is its executable bit is not dirty (its text is the committed one).
-_CONFIG = (
-    "log.showRoot=true",
-    "log.follow=false",
-    "log.showSignature=false",
-    "log.diffMerges=first-parent",
-    "diff.relative=false",
-    "core.quotePath=false",
-    "core.fileMode=false",
-)
-_GIT = ("git", "--no-pager", "--no-replace-objects", "--no-optional-locks")
-# %x01 opens each commit in the NUL-separated output; %cI: strict ISO 8601, own offset.
+# %x01 opens each commit in the NUL-separated output; %cI: strict ISO 8601, own offset;
+# %H %P: the commit and its parents, which tell whether a range continues an earlier result.
 # -m: git before 2.31 shows no changes for merges without it (--first-parent implies it since).
-# --ignore-missing HEAD: a branch without commits yet has an empty history, not an error.
-_LOG = (
+_LOG_OPTIONS = (
     "log", "--first-parent", "-m", "--name-status", "--no-renames", "-z", "--no-color",
-    "--no-ext-diff", "--format=%x01%cI", "--ignore-missing", "HEAD", "--", ".",
+    "--no-ext-diff", "--format=%x01%cI %H %P",
 )  # fmt: skip
+# --ignore-missing HEAD: a branch without commits yet has an empty history, not an error.
+_LOG = (*_LOG_OPTIONS, "--ignore-missing", "HEAD", "--", ".")
+# The commits since an earlier result: --sparse lists those that change nothing in the folder
+# too, so that the chain of first parents can be followed back to it. No --ignore-missing:
+# with it an unknown commit would make an empty range, not an error.
+_SINCE = (*_LOG_OPTIONS, "--sparse")
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256
 _STATUS = (
     "status", "--porcelain", "-z", "--no-renames", "--untracked-files=no",
     "--ignore-submodules=all", "--", ".",
@@ -101,7 +102,6 @@ _LOCATE = (
     "rev-parse", "--is-inside-work-tree", "--is-shallow-repository", "--show-prefix",
     "--verify", "-q", "HEAD",
 )  # fmt: skip
-_PASSED_ON = ("PATH", "HOME", "XDG_CONFIG_HOME", "SYSTEMROOT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,11 +163,45 @@ def load_history(folder: Path, previous: History | None = None) -> History | Non
     head, prefix, shallow = located
     if shallow:
         return History(folder, head, shallow=True)
-    if previous is None or previous.shallow or (previous.folder, previous.head) != (folder, head):
-        files: Mapping[str, FileDates] = parse_log(_output(folder, _LOG), prefix)
-    else:
-        files = previous.files
-    return History(folder, head, False, files, parse_status(_output(folder, _STATUS), prefix))
+    files = _files_at(folder, head, prefix, previous)
+    return History(folder, head, False, files, parse_status(git_output(folder, _STATUS), prefix))
+
+
+def _files_at(
+    folder: Path, head: str, prefix: bytes, previous: History | None
+) -> Mapping[str, FileDates]:
+    """Return the dates of the files at ``head``: those of ``previous`` at the same commit,
+    moved on by the commits since it, or else read from the whole history.
+    """
+    if previous is not None and not previous.shallow and previous.folder == folder:
+        if previous.head == head:
+            return previous.files
+        if previous.head and head:
+            since = _files_since(folder, previous, head, prefix)
+            if since is not None:
+                return since
+    return parse_log(git_output(folder, _LOG), prefix)
+
+
+def _files_since(
+    folder: Path, previous: History, head: str, prefix: bytes
+) -> dict[str, FileDates] | None:
+    """Return the files of ``previous`` moved on to ``head`` by the commits since it.
+
+    None when they cannot be: ``previous.head`` is not on the chain of first parents that
+    ends at ``head`` (a rebase, a reset, a commit reached only through a side branch), git
+    does not know it, or the commits do not agree with ``previous.files``.
+    """
+    if _COMMIT_ID.fullmatch(previous.head) is None or _COMMIT_ID.fullmatch(head) is None:
+        return None
+    try:
+        done = run_git(folder, (*_SINCE, f"{previous.head}..{head}", "--", "."))
+    except FileNotFoundError:
+        return None
+    if done.returncode != 0:
+        return None
+    changes = parse_range(done.stdout, prefix, previous.head, head)
+    return None if changes is None else merge_range(previous.files, changes)
 
 
 def _locate(folder: Path) -> tuple[str, bytes, bool] | None:
@@ -175,13 +209,13 @@ def _locate(folder: Path) -> tuple[str, bytes, bool] | None:
     shallow; None outside a work tree or without git.
     """
     try:
-        done = _run_git(folder, _LOCATE)
+        done = run_git(folder, _LOCATE)
     except FileNotFoundError:  # no git
         return None
     unborn = done.returncode == 1 and done.stdout.count(b"\n") >= 3  # no commit yet
     if not unborn and done.returncode != 0 and b"not a git repository" in done.stderr:
         return None
-    output = done.stdout if unborn else _output(folder, _LOCATE, done)
+    output = done.stdout if unborn else git_output(folder, _LOCATE, done)
     inside, shallow, rest = output.split(b"\n", 2)
     if inside != b"true":  # in a .git folder, or a bare repository
         return None
@@ -193,8 +227,8 @@ def _locate(folder: Path) -> tuple[str, bytes, bool] | None:
 def parse_log(output: bytes, prefix: bytes = b"") -> dict[str, FileDates]:
     """Return the dates of each file alive at the end of ``output``, by path less ``prefix``.
 
-    ``output`` is what ``_LOG`` prints, newest commit first: per commit ``\\x01`` and its
-    date, then a status letter and a path per file, all separated by NUL bytes.
+    ``output`` is what ``_LOG`` prints, newest commit first: per commit ``\\x01``, its
+    date, id and parents, then a status letter and a path per file, all separated by NUL bytes.
     """
     files: dict[bytes, FileDates] = {}
     done: set[bytes] = set()  # settled, or deleted at HEAD
@@ -204,7 +238,7 @@ def parse_log(output: bytes, prefix: bytes = b"") -> dict[str, FileDates]:
     date: datetime | None = None
     for token in tokens:
         if token.startswith(b"\x01"):
-            date = datetime.fromisoformat(token[1:].decode("ascii"))
+            date = datetime.fromisoformat(token[1:].partition(b" ")[0].decode("ascii"))
             continue
         path = next(tokens, b"")  # after a status letter, "\nA" first in a commit
         if not path or date is None or path in done:
@@ -223,52 +257,91 @@ def parse_log(output: bytes, prefix: bytes = b"") -> dict[str, FileDates]:
     return {path.removeprefix(prefix).decode(encoding, errors): d for path, d in files.items()}
 
 
+@dataclass(slots=True)
+class Change:
+    """What the commits of a range did to one file, met newest first (``parse_range``).
+
+    ``deleted``: the newest change deleted it; ``added``: the date of the newest add;
+    ``edited``: of the newest edit after that add (or in the range, without an add);
+    ``existed``: the oldest change was not an add, so the file was there before the range.
+    """
+
+    deleted: bool
+    added: datetime | None = None
+    edited: datetime | None = None
+    existed: bool = True
+
+
+def parse_range(output: bytes, prefix: bytes, start: str, end: str) -> dict[str, Change] | None:
+    """Return what the commits after ``start`` up to ``end`` did to each file, by path less
+    ``prefix``; None unless they are the chain of first parents from ``end`` back to
+    ``start``, each listed (``_SINCE``), ``start`` excluded.
+    """
+    changes: dict[bytes, Change] = {}
+    expected = end  # the id the next (older) commit must have
+    date: datetime | None = None
+    for header, kind, path in _changes(output):
+        if header:
+            stamp, ident, parents = header.decode("ascii").split(" ", 2)
+            if ident != expected:
+                return None
+            expected = parents.partition(" ")[0]
+            date = datetime.fromisoformat(stamp)
+            continue
+        if date is None:
+            return None
+        change = changes.get(path)
+        if change is None:
+            change = changes[path] = Change(deleted=kind == b"D")
+        if kind == b"A":
+            change.added = change.added or date
+            change.existed = False
+        else:  # D, M, or T (a file became a link or back)
+            if kind != b"D" and change.added is None and change.edited is None:
+                change.edited = date
+            change.existed = True
+    if date is None or expected != start:
+        return None
+    encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+    return {path.removeprefix(prefix).decode(encoding, errors): c for path, c in changes.items()}
+
+
+def _changes(output: bytes) -> Iterator[tuple[bytes, bytes, bytes]]:
+    """Yield ``(header, b"", b"")`` per commit of ``_LOG`` output (its date, id and parents),
+    then ``(b"", status letter, path)`` per file it changed."""
+    tokens = iter(output.split(b"\0"))
+    for token in tokens:
+        if token.startswith(b"\x01"):
+            yield token[1:], b"", b""
+        elif token:
+            path = next(tokens, b"")  # after a status letter, "\nA" first in a commit
+            if path:
+                yield b"", token[-1:], path
+
+
+def merge_range(
+    files: Mapping[str, FileDates], changes: Mapping[str, Change]
+) -> dict[str, FileDates] | None:
+    """Return ``files`` (the dates before a range of commits) with ``changes`` (what the
+    range did) made; None when the two disagree: a file the range found there unknown
+    to ``files``, or one it added already in them.
+    """
+    merged = dict(files)
+    for path, change in changes.items():
+        before = files.get(path)
+        if change.existed != (before is not None):
+            return None
+        if change.deleted:
+            merged.pop(path, None)
+        elif change.added is not None:
+            merged[path] = FileDates(change.added, change.edited)
+        elif before is not None:
+            merged[path] = FileDates(before.added, change.edited or before.edited)
+    return merged
+
+
 def parse_status(output: bytes, prefix: bytes = b"") -> frozenset[str]:
     """Return the paths, less ``prefix``, that ``_STATUS`` output lists as changed."""
     return frozenset(
         os.fsdecode(entry[3:].removeprefix(prefix)) for entry in output.split(b"\0") if entry
     )
-
-
-def _run_git(folder: Path, args: Sequence[str]) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git -C folder args``. Raises FileNotFoundError when git is not installed."""
-    command = [*_GIT, "-C", str(folder)]
-    for setting in _CONFIG:
-        command += ["-c", setting]
-    try:
-        return subprocess.run(
-            [*command, *args], capture_output=True, env=_git_environment(), check=False
-        )
-    except FileNotFoundError:
-        raise
-    except OSError as error:
-        raise HistoryError(f"{folder}: cannot run git: {error.strerror}") from None
-
-
-def _output(
-    folder: Path, args: Sequence[str], done: subprocess.CompletedProcess[bytes] | None = None
-) -> bytes:
-    """Return what ``git -C folder args`` printed (``done``, or run now).
-
-    Raises HistoryError with git's message when it failed or cannot be run.
-    """
-    if done is None:
-        try:
-            done = _run_git(folder, args)
-        except FileNotFoundError:
-            raise HistoryError(f"{folder}: cannot run git: not found") from None
-    if done.returncode == 0:
-        return done.stdout
-    message = os.fsdecode(done.stderr).splitlines()
-    detail = "; ".join(line.strip() for line in message if line.strip()) or "no message"
-    raise HistoryError(
-        f"{folder}: cannot read the git history: git {args[0]} failed"
-        f" (exit {done.returncode}): {detail}"
-    )
-
-
-def _git_environment() -> dict[str, str]:
-    """The environment git runs with: fixed locale and zone, nothing else of the caller's."""
-    environment = {name: os.environ[name] for name in _PASSED_ON if name in os.environ}
-    environment.update(LC_ALL="C", TZ="UTC", GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0")
-    return environment

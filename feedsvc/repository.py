@@ -222,7 +222,7 @@ def load_corpus(
         loading.add(name, listing[name])
         if progress is not None:
             progress(1)
-    history, warnings = load_git_history(settings, previous.history if previous else None)
+    history, warnings = load_git_history(settings, previous.history if previous else None, cache)
     problems = [Problem(path, reason, skipped=False) for path, reason in warnings]
     if cache is not None:
         cache.update(loading.changed, (stored.keys() | known.keys()) - loading.parsed.keys())
@@ -367,8 +367,9 @@ def load_front(
 ) -> Corpus:
     """Return the articles of ``keys`` (``folder_keys``) ordered and dated from their date
     lines alone, for a server's first start: no text (``Corpus.full`` reads the articles
-    shown), no digests, nothing written to ``cache`` (only its records of noticed edits
-    are read), at a third of the cost per file of ``load_corpus``.
+    shown), no digests, no rows written to ``cache`` (its records of noticed edits are
+    read; git's history is stored, for the complete load next), at a third of the cost
+    per file of ``load_corpus``.
 
     The same articles in the same order with the same dates as ``load_corpus`` gives,
     but for a file whose date line is right and whose text is not (no title, not UTF-8):
@@ -385,5 +386,5 @@ def load_front(
     loading = _Loading(settings, root, {}, {}, False, EditLedger(records, settings), read)
     for name in sorted(keys):
         loading.add(name, keys[name])
-    history, warnings = load_git_history(settings, None)
+    history, warnings = load_git_history(settings, None, cache)
     return loading.corpus(history, [Problem(path, reason, False) for path, reason in warnings])
