@@ -162,9 +162,9 @@ def test_a_server_restart_parses_no_file(cached: Settings, monkeypatch: pytest.M
     parsed: list[str] = []
     original = repository._read
 
-    def counting(path: Path, *args: Any) -> Any:
-        parsed.append(path.name)
-        return original(path, *args)
+    def counting(name: str, *args: Any) -> Any:
+        parsed.append(name)
+        return original(name, *args)
 
     monkeypatch.setattr(repository, "_read", counting)
     assert SiteState(cached).refresh()
