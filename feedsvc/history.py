@@ -77,6 +77,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from feedsvc.errors import HistoryError
 from feedsvc.gitcommand import git_output, run_git
 
 # %x01 opens each commit in the NUL-separated output; %cI: strict ISO 8601, own offset;
@@ -163,7 +164,10 @@ def load_history(folder: Path, previous: History | None = None) -> History | Non
     head, prefix, shallow = located
     if shallow:
         return History(folder, head, shallow=True)
-    files = _files_at(folder, head, prefix, previous)
+    try:
+        files = _files_at(folder, head, prefix, previous)
+    except ValueError as exc:  # a date Python cannot hold: an offset of 24 hours or more
+        raise HistoryError(f"{folder}: cannot read the git history: {exc}") from None
     return History(folder, head, False, files, parse_status(git_output(folder, _STATUS), prefix))
 
 

@@ -530,3 +530,32 @@ def test_an_earlier_result_is_used_again_while_head_has_not_moved(
     after = load_history(repo.root / "articles", previous=again)
     assert after is not None and after.head != first.head
     assert exact(after.dates("a.txt")) == (when(1), when(2)) and not after.dirty
+
+
+def test_a_commit_date_python_cannot_hold_is_an_error_naming_the_folder(repo: Repo) -> None:
+    """git keeps a committer offset of up to 99:59 in a commit made by hand; Python's
+    datetime holds under 24 hours."""
+    repo.write("articles/a.txt", "one")
+    repo.commit(when(1))
+    tree = repo.git("rev-parse", "HEAD^{tree}").strip()
+    raw = f"tree {tree}\nauthor A <a@x> 1700000000 +0000\ncommitter A <a@x> 1700000000 +9959\n\nx\n"
+    done = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo.root),
+            "hash-object",
+            "-t",
+            "commit",
+            "-w",
+            "--stdin",
+            "--literally",
+        ],
+        input=raw.encode(),
+        capture_output=True,
+        check=True,
+    )
+    repo.git("reset", "-q", "--hard", done.stdout.decode().strip())
+    folder = repo.root / "articles"
+    with pytest.raises(HistoryError, match=f"^{folder}: cannot read the git history: .*offset"):
+        load_history(folder)
