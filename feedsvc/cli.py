@@ -71,7 +71,7 @@ def settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(config: Path | None, **options: Any) -> Any:
         names = ("articles", "base_url", "title", "timezone", "item_limit", "cache_dir", "icon")
         overrides = {name: options.pop(name) for name in names}
-        extra = {"out": options.pop("out")} if "out" in options else {}
+        extra: dict[str, Any] = {n: options.pop(n) for n in ("out", "jobs") if n in options}
         extra["hub"] = options.pop("hub") or None  # no --hub: the file or environment decides
         # serve links to where it listens unless a base_url is set (file, environment, flag).
         defaults = (
@@ -168,6 +168,11 @@ def cli() -> None:
 @click.option("--strict", is_flag=True, help="Exit 1 without writing when any file has a problem.")
 @click.option("--ping", is_flag=True, help="Notify the WebSub hubs of the feeds that changed.")
 @click.option("--full", is_flag=True, help="Write every file and replace the output in one step.")
+@click.option(
+    "--jobs",
+    metavar="N",
+    help="Processes a cold build parses and renders with (default: the CPUs it may use).",
+)
 def build(settings: Settings, strict: bool, ping: bool, full: bool) -> None:
     """Write the feeds and pages as static files.
 
