@@ -24,6 +24,7 @@ from feedsvc.comparison import compare_documents, compare_feeds, present_entry_i
 from feedsvc.config import Settings, load_settings
 from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError, escape_unprintable
 from feedsvc.output import build_site, check_out_folder
+from feedsvc.parallel import Builder, build_jobs
 from feedsvc.repository import (
     Corpus,
     has_article_files,
@@ -183,9 +184,9 @@ def build(settings: Settings, strict: bool, ping: bool, full: bool) -> None:
         raise ConfigError("--ping needs a WebSub hub: --hub URL, FEEDSVC_HUB or the hub setting")
     require_articles(settings)
     check_out_folder(settings.out, settings.articles)
-    with collector_paused():
+    with collector_paused(), Builder(settings, build_jobs(settings, full)) as builder:
         cache = ParseCache.for_settings(settings)
-        corpus = load_corpus(settings, cache=cache)
+        corpus = builder.load(cache)
         cache.close()
         report(corpus)
         if strict and corpus.problems:
@@ -195,7 +196,7 @@ def build(settings: Settings, strict: bool, ping: bool, full: bool) -> None:
         with progress_of("rendering pages", len(corpus.articles)) as advance:
             site, count = build_site(
                 # No gzip: static hosts compress themselves.
-                lambda store: render_site(corpus, settings, False, None, advance, store),
+                lambda store: builder.render(corpus, store, advance),
                 settings.out,
                 full,
             )
