@@ -148,32 +148,40 @@ class Builder:
         """
         answers: dict[int, Any] = {}
         waiting = {worker.conn: worker for worker in self._workers}
-        while waiting:
-            for conn in wait(list(waiting)):
-                worker = waiting[conn]  # type: ignore[index]
-                try:
-                    tag, value = worker.conn.recv()
-                except (EOFError, OSError):
-                    tag, value = "died", None
-                if tag == "progress" and progress is not None:
-                    progress(value)
-                elif tag == kind:
-                    answers[worker.number] = value
-                    del waiting[worker.conn]
-                elif tag != "progress":
-                    self._fail(worker, value)
+        try:
+            while waiting:
+                for conn in wait(list(waiting)):
+                    worker = waiting[conn]  # type: ignore[index]
+                    try:
+                        tag, value = worker.conn.recv()
+                    except (EOFError, OSError):
+                        tag, value = "died", None
+                    if tag == "progress" and progress is not None:
+                        progress(value)
+                    elif tag == kind:
+                        answers[worker.number] = value
+                        del waiting[worker.conn]
+                    elif tag != "progress":
+                        raise BuildError(self._failure(worker, value))
+        except BaseException:
+            # None may write on into a staging folder that is being removed.
+            self._kill()
+            raise
         return [answers[worker.number] for worker in self._workers]
 
-    def _fail(self, worker: _Worker, reason: str | None) -> None:
-        for other in self._workers:
-            if other.process.is_alive() and other is not worker:
-                other.process.kill()
-        worker.process.join()
-        self.close()
-        name = f"build process {worker.number + 1} of {self.jobs}"
+    def _failure(self, worker: _Worker, reason: str | None) -> str:
+        """Return the message of a process that failed (``reason``) or died."""
         if reason is None:
+            worker.process.join()
             reason = _ending(worker.process.exitcode)
-        raise BuildError(f"{name} {reason}; nothing written, the previous output is kept")
+        name = f"build process {worker.number + 1} of {self.jobs}"
+        return f"{name} {reason}; nothing written, the previous output is kept"
+
+    def _kill(self) -> None:
+        for worker in self._workers:
+            if worker.process.is_alive():
+                worker.process.kill()
+        self.close()
 
 
 class _Worker:
