@@ -10,17 +10,21 @@ from scale_floors import FLOOR, floor_with_bytes, list_stat_floor, tree_counts, 
 from scale_processes import log_tail, run_timed, say
 
 BUILD_LIMIT = 3600.0  # seconds a feedsvc build may take
+MARKER = ".feedsvc-build"  # the manifest a build leaves in its output: each file's ETag
 
 
 def bench_build(bench: Bench) -> None:
     out, manifest = bench.root / "public", bench.root / "manifest.txt"
     (bench.root / "floor.py").write_text(FLOOR, encoding="utf-8")
+    jobs = "--jobs" in bench.feedsvc.build_flags
     for index in range(bench.repeat):
         step = f"{bench.size:,}: build {index + 1}/{bench.repeat}"
         if not cold_build(bench, step, out, manifest if index == 0 else None):
             return
         io_floor(bench, step, out, manifest, index == 0)
         byte_floor(bench, step, out)
+        if jobs:
+            parallel_build(bench, step, out, bench.root / "public-jobs")
         if incremental_build(bench, step, out):
             say(f"{step}: list-and-stat floor")
             if list_stat_floor(bench):
@@ -33,19 +37,23 @@ def bench_build(bench: Bench) -> None:
         )
 
 
-def cold_build(bench: Bench, step: str, out: Path, manifest: Path | None) -> bool:
-    """A cold build into ``out`` (listed into ``manifest`` if given); False if it failed."""
+def cold_build(
+    bench: Bench, step: str, out: Path, manifest: Path | None, jobs: int = 1, key: str = "cold"
+) -> bool:
+    """A cold build in ``jobs`` processes into ``out`` (listed into ``manifest`` if given),
+    timed as ``key``; False if it failed."""
     results = bench.results
-    say(f"{step}: cold")
+    say(f"{step}: cold, --jobs {jobs}")
     bench.trash.move(out)
     bench.trash.move(bench.feedsvc.cache)
-    cold = run_timed(bench.feedsvc.build(out), cwd=bench.root, log=bench.log, limit=BUILD_LIMIT)
+    command = bench.feedsvc.build(out, jobs)
+    cold = run_timed(command, cwd=bench.root, log=bench.log, limit=BUILD_LIMIT)
     if not cold.ok:
-        results.fail("cold", "failed", f"cold build failed ({cold}); see the log tail below")
+        results.fail(key, "failed", f"cold build failed ({cold}); see the log tail below")
         results.notes.append(log_tail(bench.log))
         return False
-    results.add("cold", cold.wall)
-    results.add("cold_rss", cold.peak_rss_mb)
+    results.add(key, cold.wall)
+    results.add(f"{key}_rss", cold.peak_rss_mb)
     if manifest is not None:
         write_manifest(out, manifest)
         results.add("feed_kb", (out / "feed.xml").stat().st_size / 1024)
@@ -84,6 +92,17 @@ def byte_floor(bench: Bench, step: str, out: Path) -> None:
         return
     bench.results.add("floor_bytes", copied)
     bench.results.pair("cold_floor_bytes", "cold", "floor_bytes")
+
+
+def parallel_build(bench: Bench, step: str, reference: Path, out: Path) -> None:
+    """A cold build in two processes, paired with the byte floor; its output must be the
+    one-process build's (the same manifest: every resource's signature, ETag and size)."""
+    if not cold_build(bench, step, out, None, 2, "cold_jobs2"):
+        return
+    bench.results.pair("cold_jobs2_floor_bytes", "cold_jobs2", "floor_bytes")
+    bench.results.pair("jobs2_speedup", "cold", "cold_jobs2")
+    if (out / MARKER).read_bytes() != (reference / MARKER).read_bytes():
+        bench.results.fail("cold_jobs2", "differs", "--jobs 2 wrote another site than --jobs 1")
 
 
 def incremental_build(bench: Bench, step: str, out: Path) -> bool:
