@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
+import time
 from pathlib import Path
 
 from scale_bench import Bench
@@ -96,7 +98,9 @@ def byte_floor(bench: Bench, step: str, out: Path) -> None:
 
 def parallel_build(bench: Bench, step: str, reference: Path, out: Path) -> None:
     """A cold build in two processes, paired with the byte floor; its output must be the
-    one-process build's (the same manifest: every resource's signature, ETag and size)."""
+    one-process build's (the same manifest: every resource's signature, ETag and size).
+    The CPU probe just before it says how much of two cores was free."""
+    bench.results.add("cpu_probe", cpu_probe())
     if not cold_build(bench, step, out, None, 2, "cold_jobs2"):
         return
     bench.results.pair("cold_jobs2_floor_bytes", "cold_jobs2", "floor_bytes")
@@ -116,3 +120,26 @@ def incremental_build(bench: Bench, step: str, out: Path) -> bool:
     bench.results.add("incremental", again.wall)
     bench.results.add("incremental_rss", again.peak_rss_mb)
     return True
+
+
+def _spin(rounds: int) -> None:
+    total = 0
+    for number in range(rounds):
+        total += number
+
+
+def cpu_probe(rounds: int = 3_000_000) -> float:
+    """Return how many times as fast two busy loops ran in two processes as in one after
+    the other: about 2 with two cores free, 1 when other work holds one of them."""
+    start = time.perf_counter()
+    _spin(rounds)
+    _spin(rounds)
+    alone = time.perf_counter() - start
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=_spin, args=(rounds,)) for _ in range(2)]
+    start = time.perf_counter()
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    return alone / (time.perf_counter() - start)

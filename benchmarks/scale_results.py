@@ -33,6 +33,7 @@ METRICS = (
     Metric("cold_jobs2", "feedsvc build, cold, --jobs 2 (s)"),
     Metric("cold_jobs2_rss", "  peak RSS, largest process (MB)", digits=0),
     Metric("jobs2_speedup", "  --jobs 1 / --jobs 2", digits=2),
+    Metric("cpu_probe", "  CPU probe: 2 busy processes / 1 (2: both cores free)", digits=2),
     Metric("floor", "I/O floor (s)"),
     Metric("cold_floor", "cold build --jobs 1 / I/O floor", "<= 1.5", lambda v: v <= 1.5, 3),
     Metric("floor_bytes", "I/O floor with feedsvc's bytes, loop (s)"),
