@@ -185,6 +185,8 @@ class Builder:
 
 
 class _Worker:
+    """A build process: its number (from 0), the process and this end of its pipe."""
+
     def __init__(self, number: int, process: BaseProcess, conn: Connection) -> None:
         self.number, self.process, self.conn = number, process, conn
 
