@@ -289,6 +289,21 @@ def test_a_failed_process_writes_nothing(
 # --- Jobs -------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
+def test_a_bad_jobs_flag_is_one_line_and_exit_2(
+    runner: CliRunner, corpus_dir: Path, tmp_path: Path, value: str
+) -> None:
+    out = tmp_path / "public"
+    result = runner.invoke(cli, ["build", "--articles", str(corpus_dir), "--out", str(out),
+                                 f"--jobs={value}"])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"feedsvc: error: setting jobs from the command line: {value!r} "
+        "must be a whole number above 0\n"
+    )
+    assert not out.exists()
+
+
 def test_build_jobs(settings: Settings) -> None:
     two = dataclasses.replace(settings, jobs=2)
     assert build_jobs(dataclasses.replace(settings, jobs=1), False) == 1
