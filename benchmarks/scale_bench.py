@@ -40,9 +40,11 @@ class Feedsvc:
     def cache_args(self, flags: frozenset[str]) -> list[str]:
         return ["--cache-dir", str(self.cache)] if "--cache-dir" in flags else []
 
-    def build(self, out: Path) -> list[str]:
+    def build(self, out: Path, jobs: int | None = None) -> list[str]:
+        """``feedsvc build``; with ``jobs``, in that many processes (where --jobs exists)."""
         base = [sys.executable, "-m", "feedsvc", "build", "--articles", str(self.articles)]
-        return [*base, "--out", str(out), *self.cache_args(self.build_flags)]
+        more = ["--jobs", str(jobs)] if jobs is not None and "--jobs" in self.build_flags else []
+        return [*base, "--out", str(out), *self.cache_args(self.build_flags), *more]
 
     def serve(self, port: int) -> list[str]:
         base = [sys.executable, "-m", "feedsvc", "serve", "--host", "127.0.0.1"]

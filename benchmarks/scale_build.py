@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
+import time
 from pathlib import Path
 
 from scale_bench import Bench
@@ -10,17 +12,21 @@ from scale_floors import FLOOR, floor_with_bytes, list_stat_floor, tree_counts, 
 from scale_processes import log_tail, run_timed, say
 
 BUILD_LIMIT = 3600.0  # seconds a feedsvc build may take
+MARKER = ".feedsvc-build"  # the manifest a build leaves in its output: each file's ETag
 
 
 def bench_build(bench: Bench) -> None:
     out, manifest = bench.root / "public", bench.root / "manifest.txt"
     (bench.root / "floor.py").write_text(FLOOR, encoding="utf-8")
+    jobs = "--jobs" in bench.feedsvc.build_flags
     for index in range(bench.repeat):
         step = f"{bench.size:,}: build {index + 1}/{bench.repeat}"
         if not cold_build(bench, step, out, manifest if index == 0 else None):
             return
         io_floor(bench, step, out, manifest, index == 0)
         byte_floor(bench, step, out)
+        if jobs:
+            parallel_build(bench, step, out, bench.root / "public-jobs")
         if incremental_build(bench, step, out):
             say(f"{step}: list-and-stat floor")
             if list_stat_floor(bench):
@@ -33,19 +39,23 @@ def bench_build(bench: Bench) -> None:
         )
 
 
-def cold_build(bench: Bench, step: str, out: Path, manifest: Path | None) -> bool:
-    """A cold build into ``out`` (listed into ``manifest`` if given); False if it failed."""
+def cold_build(
+    bench: Bench, step: str, out: Path, manifest: Path | None, jobs: int = 1, key: str = "cold"
+) -> bool:
+    """A cold build in ``jobs`` processes into ``out`` (listed into ``manifest`` if given),
+    timed as ``key``; False if it failed."""
     results = bench.results
-    say(f"{step}: cold")
+    say(f"{step}: cold, --jobs {jobs}")
     bench.trash.move(out)
     bench.trash.move(bench.feedsvc.cache)
-    cold = run_timed(bench.feedsvc.build(out), cwd=bench.root, log=bench.log, limit=BUILD_LIMIT)
+    command = bench.feedsvc.build(out, jobs)
+    cold = run_timed(command, cwd=bench.root, log=bench.log, limit=BUILD_LIMIT)
     if not cold.ok:
-        results.fail("cold", "failed", f"cold build failed ({cold}); see the log tail below")
+        results.fail(key, "failed", f"cold build failed ({cold}); see the log tail below")
         results.notes.append(log_tail(bench.log))
         return False
-    results.add("cold", cold.wall)
-    results.add("cold_rss", cold.peak_rss_mb)
+    results.add(key, cold.wall)
+    results.add(f"{key}_rss", cold.peak_rss_mb)
     if manifest is not None:
         write_manifest(out, manifest)
         results.add("feed_kb", (out / "feed.xml").stat().st_size / 1024)
@@ -86,6 +96,19 @@ def byte_floor(bench: Bench, step: str, out: Path) -> None:
     bench.results.pair("cold_floor_bytes", "cold", "floor_bytes")
 
 
+def parallel_build(bench: Bench, step: str, reference: Path, out: Path) -> None:
+    """A cold build in two processes, paired with the byte floor; its output must be the
+    one-process build's (the same manifest: every resource's signature, ETag and size).
+    The CPU probe just before it says how much of two cores was free."""
+    bench.results.add("cpu_probe", cpu_probe())
+    if not cold_build(bench, step, out, None, 2, "cold_jobs2"):
+        return
+    bench.results.pair("cold_jobs2_floor_bytes", "cold_jobs2", "floor_bytes")
+    bench.results.pair("jobs2_speedup", "cold", "cold_jobs2")
+    if (out / MARKER).read_bytes() != (reference / MARKER).read_bytes():
+        bench.results.fail("cold_jobs2", "differs", "--jobs 2 wrote another site than --jobs 1")
+
+
 def incremental_build(bench: Bench, step: str, out: Path) -> bool:
     """Edit the newest article and build again into ``out``; False if the build failed."""
     say(f"{step}: incremental")
@@ -97,3 +120,26 @@ def incremental_build(bench: Bench, step: str, out: Path) -> bool:
     bench.results.add("incremental", again.wall)
     bench.results.add("incremental_rss", again.peak_rss_mb)
     return True
+
+
+def _spin(rounds: int) -> None:
+    total = 0
+    for number in range(rounds):
+        total += number
+
+
+def cpu_probe(rounds: int = 3_000_000) -> float:
+    """Return how many times as fast two busy loops ran in two processes as in one after
+    the other: about 2 with two cores free, 1 when other work holds one of them."""
+    start = time.perf_counter()
+    _spin(rounds)
+    _spin(rounds)
+    alone = time.perf_counter() - start
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=_spin, args=(rounds,)) for _ in range(2)]
+    start = time.perf_counter()
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    return alone / (time.perf_counter() - start)

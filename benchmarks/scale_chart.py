@@ -13,7 +13,8 @@ from scale_results import Results
 
 # The charted metrics, drawn in this order: (metric key, legend label, colour, marker).
 CHART_LINES = (
-    ("cold", "feedsvc build, cold", "tab:blue", "o"),
+    ("cold", "feedsvc build, cold, --jobs 1", "tab:blue", "o"),
+    ("cold_jobs2", "feedsvc build, cold, --jobs 2", "tab:purple", "h"),
     ("incremental", "feedsvc build after one edit", "tab:cyan", "s"),
     ("floor", "I/O floor (read and write each file)", "tab:gray", "v"),
     ("floor_bytes", "I/O floor with feedsvc's bytes", "tab:brown", "x"),

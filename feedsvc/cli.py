@@ -24,6 +24,7 @@ from feedsvc.comparison import compare_documents, compare_feeds, present_entry_i
 from feedsvc.config import Settings, load_settings
 from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError, escape_unprintable
 from feedsvc.output import build_site, check_out_folder
+from feedsvc.parallel import Builder, build_jobs
 from feedsvc.repository import (
     Corpus,
     has_article_files,
@@ -71,7 +72,7 @@ def settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(config: Path | None, **options: Any) -> Any:
         names = ("articles", "base_url", "title", "timezone", "item_limit", "cache_dir", "icon")
         overrides = {name: options.pop(name) for name in names}
-        extra = {"out": options.pop("out")} if "out" in options else {}
+        extra: dict[str, Any] = {n: options.pop(n) for n in ("out", "jobs") if n in options}
         extra["hub"] = options.pop("hub") or None  # no --hub: the file or environment decides
         # serve links to where it listens unless a base_url is set (file, environment, flag).
         defaults = (
@@ -168,6 +169,11 @@ def cli() -> None:
 @click.option("--strict", is_flag=True, help="Exit 1 without writing when any file has a problem.")
 @click.option("--ping", is_flag=True, help="Notify the WebSub hubs of the feeds that changed.")
 @click.option("--full", is_flag=True, help="Write every file and replace the output in one step.")
+@click.option(
+    "--jobs",
+    metavar="N",
+    help="Processes a cold build parses and renders with (default: the CPUs it may use).",
+)
 def build(settings: Settings, strict: bool, ping: bool, full: bool) -> None:
     """Write the feeds and pages as static files.
 
@@ -178,9 +184,9 @@ def build(settings: Settings, strict: bool, ping: bool, full: bool) -> None:
         raise ConfigError("--ping needs a WebSub hub: --hub URL, FEEDSVC_HUB or the hub setting")
     require_articles(settings)
     check_out_folder(settings.out, settings.articles)
-    with collector_paused():
+    with collector_paused(), Builder(settings, build_jobs(settings, full)) as builder:
         cache = ParseCache.for_settings(settings)
-        corpus = load_corpus(settings, cache=cache)
+        corpus = builder.load(cache)
         cache.close()
         report(corpus)
         if strict and corpus.problems:
@@ -190,7 +196,7 @@ def build(settings: Settings, strict: bool, ping: bool, full: bool) -> None:
         with progress_of("rendering pages", len(corpus.articles)) as advance:
             site, count = build_site(
                 # No gzip: static hosts compress themselves.
-                lambda store: render_site(corpus, settings, False, None, advance, store),
+                lambda store: builder.render(corpus, store, advance),
                 settings.out,
                 full,
             )

@@ -63,6 +63,9 @@ class Settings:
     # feedsvc notices), "git", "mtime" or "none" (see dating.py and the README).
     updated_from: str = "auto"
     icon: Icon | None = None  # the site's icon, read and checked from the ``icon`` setting
+    # Processes a cold ``feedsvc build`` parses and renders with (see parallel.py); 1: this
+    # one only. load_settings fills in the CPUs this process may use (``available_cpus``).
+    jobs: int = 1
 
     @property
     def zone(self) -> ZoneInfo:
@@ -258,6 +261,7 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "cache_dir": _path,
     "updated_from": _updated_from,
     "icon": _icon,
+    "jobs": _positive_int,
 }
 # Setting names whose Settings field is named differently.
 _FIELDS = {"hub": "hubs"}
@@ -320,6 +324,7 @@ def load_settings(
                 raise ConfigError(f"setting {name} from {origin}: {value!r} {exc}") from None
     if "cache_dir" not in values:
         values["cache_dir"] = default_cache_dir(env)
+    values.setdefault("jobs", available_cpus())
     settings = dataclasses.replace(Settings(), **values)  # type: ignore[arg-type]
     cache = settings.cache_dir
     articles = _resolved(settings.articles, "articles")
@@ -333,6 +338,13 @@ def _resolved(path: Path, name: str) -> Path:
         return path.resolve()
     except (OSError, RuntimeError):  # a loop of links: RuntimeError before Python 3.13
         raise ConfigError(f"setting {name}: {str(path)!r} is a loop of symbolic links") from None
+
+
+def available_cpus() -> int:
+    """Return how many CPUs this process may run on (its affinity mask where it has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def default_cache_dir(env: Mapping[str, str]) -> Path:

@@ -91,6 +91,7 @@ class FolderStore:
         self.folder = folder
         self._root = os.fspath(folder)
         self.previous = previous
+        self.live, self.published = live, published  # another process's store: the same ones
         self._live = os.fspath(live) if live is not None and live.is_dir() else None
         self._published = published.etags if published is not None else {}
         self._progress = progress

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import operator
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta, tzinfo
 from pathlib import Path
@@ -59,6 +59,14 @@ class Parsed(NamedTuple):  # a tuple: one per file, made again for each file per
     key: FileKey | None
     article: Summary | None
     problems: tuple[Problem, ...]
+
+
+# What reading one file gave (``read_parsed``): its result, the article with its text
+# (None: a problem, or kept elsewhere) and the hash of its bytes (``dating.content_hash``).
+Fresh = tuple[Parsed, Article | None, str | None]
+# Reads the files named, with their keys, below the resolved folder given (``read_parsed``
+# of each, perhaps in other processes; see parallel.py); returns what each gave, by name.
+Reader = Callable[[Path, Sequence[tuple[str, FileKey | None]]], Mapping[str, Fresh]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +200,7 @@ def load_corpus(
     keep_bodies: bool = True,
     keys: Mapping[str, FileKey | None] | None = None,
     progress: Callable[[int], None] | None = None,
+    reader: Reader | None = None,
 ) -> Corpus:
     """Read every article of ``settings.articles``.
 
@@ -201,9 +210,11 @@ def load_corpus(
     parse ``cache`` saw it is not read again; ``cache`` learns what was read.
     ``keep_bodies`` keeps the articles read in full (a build renders them all next).
     ``keys``, the candidate file names and their keys when the caller just listed the
-    folder (``folder_keys``), saves listing it again. ``progress`` is called with 1 after
-    each file. Raises ArticlesDirError when the folder itself cannot be read. One bad file
-    never stops the others.
+    folder (``folder_keys``), saves listing it again. Raises ArticlesDirError when the
+    folder itself cannot be read. One bad file never stops the others. ``reader`` reads
+    the files that must be read (all at once, before any is taken); the articles it keeps
+    are not in the corpus' ``bodies``. Its results are taken in the same order as those
+    read here, so the corpus is the same. ``progress`` is called with 1 after each file.
     """
     root = _resolved(settings)
     known: Mapping[str, Parsed] = previous.parsed if previous is not None else {}
@@ -218,8 +229,12 @@ def load_corpus(
         listing = listed() if listed is not None else folder_keys(settings.articles)
     records = previous.edits if previous is not None else (cache.edit_records() if cache else {})
     loading = _Loading(settings, root, known, stored, keep_bodies, EditLedger(records, settings))
-    for name in listing if keys is None else sorted(listing):  # folder_keys sorts
-        loading.add(name, listing[name])
+    names = list(listing) if keys is None else sorted(listing)  # folder_keys sorts
+    fresh: Mapping[str, Fresh] = {}
+    if reader is not None:
+        fresh = reader(root, [(n, listing[n]) for n in names if loading.stale(n, listing[n])])
+    for name in names:
+        loading.add(name, listing[name], fresh.get(name))
         if progress is not None:
             progress(1)
     history, warnings = load_git_history(settings, previous.history if previous else None, cache)
@@ -248,10 +263,8 @@ class _Loading:
         stored: Mapping[str, Entry],
         keep_bodies: bool,
         edits: EditLedger,
-        read: Reader | None = None,
     ) -> None:
         self.settings = settings
-        self.read = read or _read
         self.root = root
         self.known = known
         self.stored = stored
@@ -264,19 +277,34 @@ class _Loading:
         self.changed: dict[str, Entry] = {}  # the rows the cache learns
         self.edits = edits
 
-    def add(self, name: str, key: FileKey | None) -> None:
-        """Take the file ``name`` whose key, taken before reading, is ``key``.
-
-        A change during the read shows at the next load.
-        """
+    def reusable(self, name: str, key: FileKey | None) -> Parsed | None:
+        """Return what the file ``name`` gave before (in memory or the cache) while its
+        key is still ``key``; None when it must be read."""
         result = self.known.get(name) if self.known else None
         if result is None:
             entry = self.stored.get(name)
             if entry is not None:
                 result = _from_cache(self.prefix, name, entry)
-        article = None
         if result is None or key is None or result.key != key:
-            result, article, content = self.read(name, self.root, self.settings, key)
+            return None
+        return result
+
+    def stale(self, name: str, key: FileKey | None) -> bool:
+        """Whether the file ``name`` must be read (``reusable`` has nothing)."""
+        return self.reusable(name, key) is None
+
+    def add(self, name: str, key: FileKey | None, fresh: Fresh | None = None) -> None:
+        """Take the file ``name`` whose key, taken before reading, is ``key``; ``fresh``
+        is what reading it gave, when it was read elsewhere.
+
+        A change during the read shows at the next load.
+        """
+        result = self.reusable(name, key)
+        article = None
+        if result is None:
+            if fresh is None:
+                fresh = read_parsed(self.settings.articles / name, self.root, self.settings, key)
+            result, article, content = fresh
             entry = _to_cache(result)
             if entry is not None:
                 self.changed[name] = entry
@@ -313,16 +341,8 @@ class _Loading:
         )
 
 
-# Reads one file: its name, the folder's resolved path, the settings, its key.
-Reader = Callable[
-    [str, Path, Settings, "FileKey | None"], tuple[Parsed, Article | None, str | None]
-]
-
-
-def _read(
-    name: str, root: Path, settings: Settings, key: FileKey | None
-) -> tuple[Parsed, Article | None, str | None]:
-    path = settings.articles / name
+def read_parsed(path: Path, root: Path, settings: Settings, key: FileKey | None) -> Fresh:
+    """Read one file as a load does: a bad file gives its problem, never an exception."""
     try:
         article, warnings, content = read_article(path, root, settings)
     except ArticleError as exc:
@@ -330,10 +350,8 @@ def _read(
     return Parsed(key, article.summary(), tuple(warnings)), article, content
 
 
-def _read_head(
-    name: str, settings: Settings, root: Path, hashed: bool
-) -> tuple[Parsed, None, str | None]:
-    """``_read`` of the date line only (``head_summary``); the content's hash when
+def _read_head(name: str, settings: Settings, root: Path, hashed: bool) -> Fresh:
+    """``read_parsed`` of the date line only (``head_summary``); the content's hash when
     ``hashed`` (a file with a record of noticed edits). Its result has no key: never
     to be taken for a parse of the whole file."""
     path = os.path.join(settings.articles, name)
@@ -377,14 +395,8 @@ def load_front(
     """
     root = _resolved(settings)
     records = cache.edit_records() if cache is not None else {}
-
-    def read(
-        name: str, root: Path, settings: Settings, key: FileKey | None
-    ) -> tuple[Parsed, None, str | None]:
-        return _read_head(name, settings, root, name in records)
-
-    loading = _Loading(settings, root, {}, {}, False, EditLedger(records, settings), read)
+    loading = _Loading(settings, root, {}, {}, False, EditLedger(records, settings))
     for name in sorted(keys):
-        loading.add(name, keys[name])
+        loading.add(name, keys[name], _read_head(name, settings, root, name in records))
     history, warnings = load_git_history(settings, None, cache)
     return loading.corpus(history, [Problem(path, reason, False) for path, reason in warnings])

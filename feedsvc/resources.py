@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -196,12 +196,18 @@ class Renderer:
         compress: bool,
         previous: Mapping[str, Resource],
         store: Store | None,
+        only: Container[str] | None = None,
     ) -> None:
         self.sign = sign
         self.compress = compress
         self.previous = previous
         self.store = store
+        self.only = only  # the paths to render (None: all); see ``skips``
         self.resources: dict[str, Resource] = {}
+
+    def skips(self, path: str) -> bool:
+        """Whether ``path`` is left to another renderer: not in ``only``, when given."""
+        return self.only is not None and path not in self.only
 
     def reuse(
         self,

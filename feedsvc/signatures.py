@@ -15,7 +15,9 @@ from feedsvc.config import Settings
 from feedsvc.urls import article_path
 
 # Settings that do not change a rendered byte or header.
-_NOT_RENDERED = frozenset({"articles", "out", "reload_interval", "cache_dir", "max_file_bytes"})
+_NOT_RENDERED = frozenset(
+    {"articles", "out", "reload_interval", "cache_dir", "max_file_bytes", "jobs"}
+)
 
 
 def _package_files(folder: Traversable) -> Iterable[Traversable]:

@@ -7,7 +7,7 @@ reads from the articles folder; nothing here reads a file, the clock or the envi
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -200,6 +200,23 @@ def _render_not_found(run: Renderer, settings: Settings, updated: datetime) -> R
     return not_found
 
 
+def render_part(
+    source: Source,
+    settings: Settings,
+    paths: Container[str],
+    progress: Callable[[int], None] | None,
+    store: Store,
+) -> tuple[dict[str, Resource], Pages]:
+    """Render the article, archive and index pages of ``paths`` into ``store`` (parallel.py);
+    return them and ``Site.pages``, which ``render_site`` reuses given both as ``previous``."""
+    run = Renderer(Signer(settings), False, {}, store, paths)
+    pages = _render_article_pages(run, source, settings, None, progress)
+    _render_archives(run, source, settings, pages)
+    _render_index_pages(run, source, settings, feed_updated(source.articles), pages)
+    store.flush()
+    return run.resources, pages
+
+
 def _keep_in_order(
     resources: dict[str, Resource], previous: Site | None, published: Mapping[str, Validators]
 ) -> dict[str, Validators]:
@@ -265,6 +282,8 @@ def _render_article_pages(
         else:
             path, signature = run.sign.page(summary)
         pages[summary.id] = (summary, signature, path)
+        if run.skips(path):
+            continue
         if run.reuse(path, signature, HTML, summary.updated, policy) is None:
             body = render_article_page(source.full(summary), settings)
             run.add(path, signature, body, HTML, summary.updated, policy)
@@ -283,6 +302,8 @@ def _render_archives(run: Renderer, source: Source, settings: Settings, pages: P
         newest_in_chunk = feed_updated(chunk)
         parts = (str(number < len(chunks)), *(pages[a.id][1] for a in chunk))
         paths = {kind: "/" + page.path(kind) for kind in ("rss", "atom")}
+        if all(map(run.skips, paths.values())):
+            continue
         signatures = {kind: run.sign(path, *parts) for kind, path in paths.items()}
         head = (ARCHIVE_CACHE_CONTROL, ())
         missing = [
@@ -316,6 +337,8 @@ def _render_index_pages(
         rows = articles[(number - 1) * size : number * size]
         index = IndexPage(number, count)
         path = "/" + index.path
+        if run.skips(path):
+            continue
         run.emit(
             path,
             run.sign(path, stamp, str(count), *(pages[row.id][1] for row in rows)),

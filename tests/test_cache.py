@@ -160,13 +160,13 @@ def test_restart_reads_no_file_and_gives_the_same_corpus(
 def test_a_server_restart_parses_no_file(cached: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     # The server lists the folder itself and hands the listing to the load.
     parsed: list[str] = []
-    original = repository._read
+    original = repository.read_parsed
 
-    def counting(name: str, *args: Any) -> Any:
-        parsed.append(name)
-        return original(name, *args)
+    def counting(path: Path, *args: Any) -> Any:
+        parsed.append(path.name)
+        return original(path, *args)
 
-    monkeypatch.setattr(repository, "_read", counting)
+    monkeypatch.setattr(repository, "read_parsed", counting)
     assert SiteState(cached).refresh()
     assert sorted(parsed) == candidates(cached)
     parsed.clear()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from feedsvc.config import Settings, load_settings
+from feedsvc.config import Settings, available_cpus, load_settings
 from feedsvc.errors import ConfigError
+from feedsvc.signatures import render_fingerprint
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +27,8 @@ def write_toml(path: Path, text: str) -> Path:
 
 
 def test_defaults_without_any_source() -> None:
-    assert load_settings(env={}) == Settings(cache_dir=Path.home() / ".cache" / "feedsvc")
+    home_cache = Path.home() / ".cache" / "feedsvc"
+    assert load_settings(env={}) == Settings(cache_dir=home_cache, jobs=available_cpus())
     defaults = Settings()
     assert defaults.base_url == "http://127.0.0.1:8000/"
     assert defaults.articles == Path("articles")
@@ -71,8 +74,30 @@ def test_a_folder_that_is_a_loop_of_links_is_refused(tmp_path: Path, name: str) 
 
 def test_unrelated_environment_is_ignored() -> None:
     assert load_settings(env={"TZ": "Asia/Tokyo", "FEEDSVCX": "1", "HOME": "/"}) == Settings(
-        cache_dir=Path.home() / ".cache" / "feedsvc"
+        cache_dir=Path.home() / ".cache" / "feedsvc", jobs=available_cpus()
     )
+
+
+def test_jobs_default_to_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
+    assert load_settings(env={}).jobs == 3
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    assert load_settings(env={}).jobs == 6
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert load_settings(env={}).jobs == 1
+    assert Settings().jobs == 1  # made without load_settings: one process
+
+
+def test_jobs_from_file_environment_and_command_line(cwd: Path) -> None:
+    write_toml(cwd / "feedsvc.toml", "[feedsvc]\njobs = 3\n")
+    assert load_settings(env={}).jobs == 3
+    assert load_settings(env={"FEEDSVC_JOBS": "4"}).jobs == 4
+    assert load_settings(env={"FEEDSVC_JOBS": "4"}, overrides={"jobs": "1"}).jobs == 1
+
+
+def test_jobs_do_not_change_signatures() -> None:
+    assert render_fingerprint(Settings(jobs=1)) == render_fingerprint(Settings(jobs=8))
 
 
 def test_toml_overrides_defaults(cwd: Path) -> None:
@@ -181,6 +206,10 @@ BAD = {
     "empty-title": Bad("title", "  ", r"non-empty string"),
     "title-not-text": Bad("title", 5, r"non-empty string"),
     "reload-negative": Bad("reload_interval", -1, r"0 or more"),
+    "jobs-zero": Bad("jobs", 0, r"whole number above 0"),
+    "jobs-negative": Bad("jobs", -2, r"whole number above 0"),
+    "jobs-text": Bad("jobs", "all", r"whole number above 0"),
+    "jobs-fraction": Bad("jobs", "1.5", r"whole number above 0"),
     "unknown-key": Bad("baseurl", "https://example.org/", r"^unknown setting 'baseurl'"),
 }
 
@@ -326,6 +355,12 @@ EXACT = {
     "chrome-lines-number": (
         "chrome_lines", 3, "setting chrome_lines from the command line: 3 must be a list of"
         " strings (comma-separated in the environment)",
+    ),
+    "jobs-zero": (
+        "jobs", "0", "setting jobs from the command line: '0' must be a whole number above 0",
+    ),
+    "jobs-text": (
+        "jobs", "two", "setting jobs from the command line: 'two' must be a whole number above 0",
     ),
     "hub-number": (
         "hub", 3, "setting hub from the command line: 3 must be a URL or a list of URLs"
