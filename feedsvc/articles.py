@@ -284,7 +284,7 @@ def parse_date_line(name: str, head: str, zone: tzinfo) -> Summary:
     """Return the Summary of an article from the start of its text (``head``): its id,
     number and date, as ``parse_article`` reads them, no digest, nothing else checked.
 
-    For a server's first start (``repository.load_front``), which orders and dates the
+    For a server's first start (``frontload.load_front``), which orders and dates the
     articles before reading them. Raises ArticleError when the date line is missing or
     wrong, as ``parse_article`` would.
     """

@@ -6,14 +6,12 @@ reads from the articles folder; nothing here reads a file, the clock or the envi
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
-from feedsvc import sitemaps
 from feedsvc.articles import Article, Summary
 from feedsvc.config import Settings
 from feedsvc.feeds import (
@@ -24,6 +22,7 @@ from feedsvc.feeds import (
     build_json,
     feed_updated,
 )
+from feedsvc.ordering import Validators, keep_in_order
 from feedsvc.pages import IndexPage, render_article_page, render_index_page, render_not_found
 from feedsvc.resources import (
     ARCHIVE_CACHE_CONTROL,
@@ -34,19 +33,10 @@ from feedsvc.resources import (
     Store,
 )
 from feedsvc.signatures import Signer
-from feedsvc.sitemaps import (
-    Location,
-    part_paths,
-    render_index,
-    render_robots,
-    render_urlset,
-    split,
-)
+from feedsvc.sitemaps import emit_sitemaps
 from feedsvc.urls import (
     FEED_PATHS,
     NOT_FOUND_FILE,
-    ROBOTS_PATH,
-    SITEMAP_PATH,
     index_page_count,
     index_path,
 )
@@ -88,9 +78,6 @@ class Site:
     # False for the front of a first start (``render_front``): every path it lacks is
     # still being rendered, not missing.
     complete: bool = True
-
-
-Validators = tuple[str, datetime]  # an ETag and its Last-Modified
 
 
 def cache_policy(settings: Settings) -> str:
@@ -220,44 +207,15 @@ def render_part(
 def _keep_in_order(
     resources: dict[str, Resource], previous: Site | None, published: Mapping[str, Validators]
 ) -> dict[str, Validators]:
-    """Put each resource's Last-Modified in order with what its path sent before; return
-    those that are not their inputs' own (``Site.moved``)."""
+    """``ordering.keep_in_order`` after what each path sent before: ``previous``'s
+    resources, else ``published`` (a restart); both for a first start's front."""
     before: Mapping[str, Validators] = published
     kept = previous.moved if previous is not None else published
     if previous is not None:
         before = {p: (r.etag, r.last_modified) for p, r in previous.resources.items()}
         if not previous.complete:  # a first start's front: the rest as published before
             before, kept = {**published, **before}, {**published, **kept}
-    moved = {}
-    for path, resource in resources.items():
-        ordered = in_order(resource, before.get(path))
-        if ordered is not resource or (path in kept and kept[path][0] == resource.etag):
-            resources[path] = ordered
-            moved[path] = (ordered.etag, ordered.last_modified)
-    return moved
-
-
-def in_order(resource: Resource, before: Validators | None) -> Resource:
-    """Return ``resource`` with a Last-Modified that moves when, and only when, its bytes do.
-
-    ``before`` is what the same path sent last: its ETag and Last-Modified, kept while the ETag
-    stays (an edit that this page does not show moves its derived date, not its bytes);
-    a new body gets a Last-Modified after the old one even where the derived date did not
-    move forward (the newest article deleted, a setting changed): a client that
-    validates with If-Modified-Since alone then gets the new body (RFC 9110 13.1.3).
-    """
-    if before is None:
-        return resource
-    etag, last_modified = before
-    if etag == resource.etag:
-        moment = last_modified
-    elif resource.last_modified > last_modified:
-        return resource
-    else:
-        moment = last_modified + timedelta(seconds=1)
-    if moment == resource.last_modified:
-        return resource
-    return dataclasses.replace(resource, last_modified=moment)
+    return keep_in_order(resources, before, kept)
 
 
 def _render_article_pages(
@@ -391,48 +349,17 @@ def _render_feeds(
         )
 
 
-XML = "application/xml; charset=utf-8"
-TEXT = "text/plain; charset=utf-8"
-
-
 def _render_sitemaps(
     run: Renderer, source: Source, settings: Settings, updated: datetime, pages: Pages
 ) -> None:
-    """Add ``sitemap.xml`` (a sitemap index past its URL limit, with its parts) and
-    ``robots.txt``, which points to it; after every page they list."""
+    """Add ``sitemap.xml`` and ``robots.txt`` (``sitemaps.emit_sitemaps``), after every
+    page they list."""
     # Articles oldest first, then the index pages: a new article changes the last part
     # only, so the others are not rendered again (their signatures stay the same).
     locations = [(pages[a.id][2].lstrip("/"), a.updated) for a in reversed(source.articles)]
     count = index_page_count(len(source.articles), settings.page_size)
     locations += [(index_path(number), updated) for number in range(1, count + 1)]
-    parts = split(locations, sitemaps.URLS_PER_SITEMAP)
-    policy = cache_policy(settings)
-    index: list[Location] = []
-    for path, part in zip(part_paths(len(parts)), parts, strict=True):
-        render = lambda part=part: render_urlset(settings, part)  # noqa: E731
-        index.append((path, _emit_sitemap(run, "/" + path, part, render, policy)))
-    if len(parts) > 1:
-        render_parts = lambda: render_index(settings, index)  # noqa: E731
-        _emit_sitemap(run, "/" + SITEMAP_PATH, index, render_parts, policy)
-    robots = "/" + ROBOTS_PATH
-    # Dated like the 404 page: by the newest article, which its signature includes.
-    signature = run.sign(robots, updated.isoformat())
-    run.emit(robots, signature, lambda: render_robots(settings), TEXT, updated, policy)
-
-
-def _emit_sitemap(
-    run: Renderer,
-    path: str,
-    locations: Sequence[Location],
-    render: Callable[[], bytes],
-    policy: str,
-) -> datetime:
-    """Add a sitemap or sitemap index listing ``locations``; return its Last-Modified,
-    that of the newest page it lists."""
-    stamps = (f"{where}\0{moment.isoformat()}" for where, moment in locations)
-    newest = max(moment for _, moment in locations)
-    run.emit(path, run.sign(path, *stamps), render, XML, newest, policy)
-    return newest
+    emit_sitemaps(run, settings, locations, updated, cache_policy(settings))
 
 
 def _render_icon(run: Renderer, settings: Settings) -> None:

@@ -1,4 +1,5 @@
-"""``sitemap.xml`` (sitemaps.org protocol 0.9) and ``robots.txt``, as bytes. Pure.
+"""``sitemap.xml`` (sitemaps.org protocol 0.9) and ``robots.txt``, as bytes, and as the
+site's resources (``emit_sitemaps``). Pure.
 
 The sitemap lists the front page, the other index pages and every article page, each
 with its Last-Modified as ``lastmod``. The protocol allows 50,000 URLs a file: past
@@ -8,12 +9,16 @@ that, ``sitemap.xml`` is a sitemap index of parts ``sitemap-1.xml``, ``sitemap-2
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from feedsvc.config import Settings
 from feedsvc.escaping import xml_text
-from feedsvc.urls import SITEMAP_PATH, sitemap_part_path
+from feedsvc.resources import Renderer
+from feedsvc.urls import ROBOTS_PATH, SITEMAP_PATH, sitemap_part_path
+
+XML = "application/xml; charset=utf-8"
+TEXT = "text/plain; charset=utf-8"
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 # sitemaps.org: "no more than 50,000 URLs and must be no larger than 50MB" (a URL of
@@ -78,3 +83,41 @@ def part_paths(count: int) -> list[str]:
 def render_robots(settings: Settings) -> bytes:
     """Return ``robots.txt`` (RFC 9309): everything may be crawled; where the sitemap is."""
     return f"User-agent: *\nAllow: /\n\nSitemap: {settings.url(SITEMAP_PATH)}\n".encode()
+
+
+def emit_sitemaps(
+    run: Renderer,
+    settings: Settings,
+    locations: list[Location],
+    updated: datetime,
+    policy: str,
+) -> None:
+    """Add ``sitemap.xml`` listing ``locations`` (a sitemap index past its URL limit, with
+    its parts) and ``robots.txt``, which points to it, to the resources of ``run``."""
+    parts = split(locations, URLS_PER_SITEMAP)
+    index: list[Location] = []
+    for path, part in zip(part_paths(len(parts)), parts, strict=True):
+        render = lambda part=part: render_urlset(settings, part)  # noqa: E731
+        index.append((path, _emit_sitemap(run, "/" + path, part, render, policy)))
+    if len(parts) > 1:
+        render_parts = lambda: render_index(settings, index)  # noqa: E731
+        _emit_sitemap(run, "/" + SITEMAP_PATH, index, render_parts, policy)
+    robots = "/" + ROBOTS_PATH
+    # Dated like the 404 page: by the newest article, which its signature includes.
+    signature = run.sign(robots, updated.isoformat())
+    run.emit(robots, signature, lambda: render_robots(settings), TEXT, updated, policy)
+
+
+def _emit_sitemap(
+    run: Renderer,
+    path: str,
+    locations: Sequence[Location],
+    render: Callable[[], bytes],
+    policy: str,
+) -> datetime:
+    """Add a sitemap or sitemap index listing ``locations``; return its Last-Modified,
+    that of the newest page it lists."""
+    stamps = (f"{where}\0{moment.isoformat()}" for where, moment in locations)
+    newest = max(moment for _, moment in locations)
+    run.emit(path, run.sign(path, *stamps), render, XML, newest, policy)
+    return newest

@@ -13,6 +13,7 @@ import watchfiles
 from feedsvc.cache import ParseCache, first_start, site_folder
 from feedsvc.config import Settings
 from feedsvc.errors import FeedsvcError
+from feedsvc.frontload import load_front
 from feedsvc.pace import Pace
 from feedsvc.repository import (
     Corpus,
@@ -21,7 +22,6 @@ from feedsvc.repository import (
     folder_keys,
     is_candidate,
     load_corpus,
-    load_front,
 )
 from feedsvc.site import Site, render_front, render_site
 from feedsvc.store import FOLDER as BODIES

@@ -24,13 +24,12 @@ from feedsvc.articles import parse_article
 from feedsvc.cache import ParseCache, make_site_folder
 from feedsvc.config import Settings
 from feedsvc.errors import ArticleError
+from feedsvc.frontload import head_summary, load_front
 from feedsvc.repository import (
     Corpus,
     decode_article,
     folder_keys,
-    head_summary,
     load_corpus,
-    load_front,
 )
 from feedsvc.site import Site, render_front, render_site
 from feedsvc.state import SiteState
