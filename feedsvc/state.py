@@ -52,6 +52,7 @@ class SiteState:
         self._corpus: Corpus | None = None
         self._cache: ParseCache | None = None
         self._store: BlobStore | None = None
+        self._store_tried = False
         self._lock = threading.Lock()
         self._lost: set[str] = set()  # ETags of stored bodies found missing
         self._lost_lock = threading.Lock()
@@ -61,16 +62,23 @@ class SiteState:
         except (OSError, RuntimeError):  # a loop of links: reported by the first load
             self._pace = Pace(None)
 
-    def _open_cache(self) -> None:
-        if self._cache is not None:
-            return
-        self._cache = ParseCache.for_settings(self.settings)
+    def _open_cache(self, store: bool = True) -> ParseCache:
+        """Open the parse cache, and with ``store`` the rendered bodies beside it.
+
+        The bodies' store reads what is rendered when it opens: only a worker's first
+        complete render opens it (in turn, ``first_start``), never the front, or a worker
+        waiting its turn would miss all that the first one rendered meanwhile.
+        """
+        if self._cache is None:
+            self._cache = ParseCache.for_settings(self.settings)
         folder = site_folder(self.settings)
-        if self._cache.enabled and folder is not None:
+        if store and not self._store_tried and self._cache.enabled and folder is not None:
+            self._store_tried = True
             try:
                 self._store = BlobStore(folder / BODIES, self._cache)
             except OSError as exc:
                 log.warning("%s: cannot keep rendered pages there (%s)", folder, exc)
+        return self._cache
 
     def _listing(self, changed: set[str] | None) -> dict[str, FileKey | None]:
         if changed is None or self._keys is None:
@@ -98,13 +106,11 @@ class SiteState:
             # Not in turn (``first_start``): each worker reads its own, all at once.
             try:
                 keys = folder_keys(self.settings.articles)
-                self._open_cache()
-                cache = self._cache
-                if cache is not None and cache.count() >= WARM_SHARE * len(keys):
+                cache = self._open_cache(store=False)
+                if cache.count() >= WARM_SHARE * len(keys):
                     return
                 corpus = load_front(self.settings, keys, cache)
-                published = cache.moved() if cache is not None else None
-                self.site = render_front(corpus, self.settings, published=published)
+                self.site = render_front(corpus, self.settings, published=cache.moved())
             except (FeedsvcError, OSError) as exc:
                 log.warning("cannot serve the feeds first (%s); rendering everything", exc)
                 return

@@ -18,6 +18,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+import feedsvc.pages
+import feedsvc.site
 import feedsvc.state
 from feedsvc import pace
 from feedsvc.articles import parse_article
@@ -277,3 +279,29 @@ def test_first_start_over_http_never_a_503_for_the_feeds_once_served(
         assert statuses == {200}
         assert pages <= {200, 503}
         assert http_get(server.url + f"articles/{1000:016x}/")[0] == 200
+
+
+def test_a_worker_waiting_its_turn_takes_what_the_first_rendered(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both workers serve their front; the first renders the rest into the cache folder,
+    the second, after it, renders nothing."""
+    watched = dataclasses.replace(settings, reload_interval=30, cache_dir=tmp_path / "cache")
+    rendered: list[str] = []
+    real = feedsvc.pages.render_article_page  # what feedsvc.site calls
+
+    def counting(article: Any, site_settings: Settings) -> bytes:
+        rendered.append(article.id)
+        return real(article, site_settings)
+
+    monkeypatch.setattr(feedsvc.site, "render_article_page", counting)
+    first, second = SiteState(watched), SiteState(watched)
+    first.serve_front()
+    second.serve_front()
+    assert first.site is not None and second.site is not None and not second.site.complete
+    assert first.refresh()
+    assert len(rendered) == len(load_corpus(settings).articles)
+    rendered.clear()
+    assert second.refresh()
+    assert rendered == []
+    assert second.site is not None and second.site.complete
