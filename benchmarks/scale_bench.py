@@ -16,6 +16,7 @@ from scale_processes import Services, say
 from scale_results import Results
 
 WORKERS = 2  # feedsvc serve's default, passed explicitly; nginx gets as many
+BASE_URL = "https://news.example.org/"
 
 
 def help_flags(command: str) -> frozenset[str]:
@@ -49,7 +50,10 @@ class Feedsvc:
     def serve(self, port: int) -> list[str]:
         base = [sys.executable, "-m", "feedsvc", "serve", "--host", "127.0.0.1"]
         options = ["--port", str(port), "--workers", str(WORKERS), "--articles", str(self.articles)]
-        return [*base, *options, *self.cache_args(self.serve_flags)]
+        # A fixed base URL: without one, serve links to the port it listens on, and a
+        # restart on another free port would render every page again.
+        fixed = ["--base-url", BASE_URL] if "--base-url" in self.serve_flags else []
+        return [*base, *options, *fixed, *self.cache_args(self.serve_flags)]
 
 
 class Trash:
