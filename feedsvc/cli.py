@@ -22,6 +22,7 @@ from feedsvc.cache import ParseCache, make_site_folder
 from feedsvc.checks import check_built, read_documents
 from feedsvc.comparison import compare_documents, compare_feeds, present_entry_ids
 from feedsvc.config import Settings, load_settings
+from feedsvc.dating import SOURCES
 from feedsvc.errors import ArticlesDirError, ConfigError, FeedsvcError, escape_unprintable
 from feedsvc.output import build_site, check_out_folder
 from feedsvc.parallel import Builder, build_jobs
@@ -68,9 +69,17 @@ def settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
         help="Cache of parsed articles and rendered pages (default ~/.cache/feedsvc).",
     )
     @click.option("--icon", type=click.Path(), help="PNG, SVG or ICO file: the site's icon.")
+    @click.option(
+        "--updated-from",
+        type=click.Choice(SOURCES),
+        help="What dates article edits: git history, noticed file changes, or both (auto).",
+    )
     @functools.wraps(function)
     def wrapper(config: Path | None, **options: Any) -> Any:
-        names = ("articles", "base_url", "title", "timezone", "item_limit", "cache_dir", "icon")
+        names = (
+            "articles", "base_url", "title", "timezone", "item_limit", "cache_dir", "icon",
+            "updated_from",
+        )  # fmt: skip
         overrides = {name: options.pop(name) for name in names}
         extra: dict[str, Any] = {n: options.pop(n) for n in ("out", "jobs") if n in options}
         extra["hub"] = options.pop("hub") or None  # no --hub: the file or environment decides

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import pty
 import re
@@ -601,3 +602,36 @@ def _read_terminal(fd: int) -> bytes:
         return os.read(fd, 65536)
     except OSError:  # EIO: the child's end is closed
         return b""
+
+
+@pytest.mark.parametrize(("source", "dated"), [("mtime", True), ("none", False)])
+def test_updated_from_on_the_command_line(
+    runner: CliRunner,
+    articles_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    dated: bool,
+) -> None:
+    """--updated-from beats the file and the environment: an edit noticed by a second
+    build with the same cache is dated under mtime, not under none."""
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    flags = ("--cache-dir", str(cache), "--updated-from", source)
+    assert build(runner, articles_dir, out, *flags).exit_code == 0
+    edited = sorted(articles_dir.iterdir())[-1]
+    edited.write_text(edited.read_text("utf-8") + "\nA correction.\n", "utf-8")
+    later = edited.stat().st_mtime + 86_400 * 3650
+    os.utime(edited, (later, later))
+    monkeypatch.setenv("FEEDSVC_UPDATED_FROM", "mtime" if source == "none" else "none")
+    assert build(runner, articles_dir, out, *flags).exit_code == 0
+    items = json.loads((out / "feed.json").read_bytes())["items"]
+    modified = [item for item in items if item["date_modified"] != item["date_published"]]
+    assert bool(modified) is dated
+
+
+def test_updated_from_refuses_another_source(runner: CliRunner, articles_dir: Path) -> None:
+    result = runner.invoke(
+        cli, ["build", "--articles", str(articles_dir), "--updated-from", "ctime"]
+    )
+    assert result.exit_code == 2
+    assert "'ctime' is not one of 'auto', 'git', 'mtime', 'none'" in result.output
