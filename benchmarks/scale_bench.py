@@ -25,6 +25,7 @@ def help_flags(command: str) -> frozenset[str]:
         capture_output=True,
         text=True,
         timeout=60,
+        cwd="/",  # "-m" looks in the current folder first: not a checkout's, but --source's
     )
     return frozenset(re.findall(r"--[a-z][a-z0-9-]*", result.stdout))
 
