@@ -21,6 +21,7 @@ from feedsvc.repository import (
     file_key,
     folder_keys,
     is_candidate,
+    list_article_names,
     load_corpus,
 )
 from feedsvc.site import Site, render_front, render_site
@@ -105,10 +106,12 @@ class SiteState:
                 return
             # Not in turn (``first_start``): each worker reads its own, all at once.
             try:
-                keys = folder_keys(self.settings.articles)
                 cache = self._open_cache(store=False)
-                if cache.count() >= WARM_SHARE * len(keys):
+                # Names only (no stat): a warm restart goes on at once.
+                names = list_article_names(self.settings.articles)
+                if cache.count() >= WARM_SHARE * len(names):
                     return
+                keys = folder_keys(self.settings.articles)
                 corpus = load_front(self.settings, keys, cache)
                 self.site = render_front(corpus, self.settings, published=cache.moved())
             except (FeedsvcError, OSError) as exc:
