@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -15,15 +16,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+import feedsvc.state
 from feedsvc.cache import ParseCache
 from feedsvc.config import Settings
 from feedsvc.repository import Corpus, load_corpus
+from feedsvc.site import Site, render_site
 from feedsvc.web import create_app
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -236,3 +240,18 @@ def set_tz() -> Iterator[Callable[[str], None]]:
     else:
         os.environ["TZ"] = original
     time.tzset()
+
+
+@pytest.fixture
+def held_render(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Make a server's complete render wait until the test lets it go (``set``)."""
+    release = threading.Event()
+    real = render_site  # what feedsvc.state calls
+
+    def slow(*args: Any, **kwargs: Any) -> Site:
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(feedsvc.state, "render_site", slow)
+    yield release
+    release.set()

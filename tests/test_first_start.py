@@ -8,7 +8,6 @@ import dataclasses
 import os
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from feedsvc.repository import (
     folder_keys,
     load_corpus,
 )
-from feedsvc.site import Site, render_front, render_site
+from feedsvc.site import render_front, render_site
 from feedsvc.state import SiteState
 from feedsvc.web import create_app
 from tests.conftest import http_get, running_server, wait_until
@@ -148,23 +147,8 @@ def test_the_date_line_is_read_as_the_full_parse_reads_it(lines: list[str], end:
     assert (head.id, head.published, head.number) == (full.id, full.published, full.number)
 
 
-@pytest.fixture
-def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
-    """Hold the complete render until the test lets it go."""
-    release = threading.Event()
-    real = render_site
-
-    def slow(*args: Any, **kwargs: Any) -> Site:
-        release.wait(30)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(feedsvc.state, "render_site", slow)
-    yield release
-    release.set()
-
-
 def test_first_start_serves_the_front_then_the_rest(
-    settings: Settings, held: threading.Event, tmp_path: Path
+    settings: Settings, held_render: threading.Event, tmp_path: Path
 ) -> None:
     watched = dataclasses.replace(settings, reload_interval=30, cache_dir=tmp_path / "cache")
     app = create_app(watched)
@@ -185,7 +169,7 @@ def test_first_start_serves_the_front_then_the_rest(
         assert client.post(page).status_code == 405
         health = client.get("/healthz")
         assert (health.status_code, health.data) == (200, b"ok, rendering\n")
-        held.set()
+        held_render.set()
         wait_until(lambda: state.site is not None and state.site.complete, 30, "the whole site")
         assert client.get(page).status_code == 200
         assert client.get("/no/such/page").status_code == 404

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import feedparser
 import lxml.etree
@@ -17,7 +15,7 @@ from feedsvc.config import Settings
 from feedsvc.entries import entry_id
 from feedsvc.feeds import HISTORY_NS, SYNDICATION_NS
 from feedsvc.repository import load_corpus
-from feedsvc.site import Site, render_site
+from feedsvc.site import render_site
 from feedsvc.state import SiteState
 from feedsvc.web import create_app
 from tests.conftest import BASE_URL, wait_until
@@ -122,21 +120,6 @@ def test_poll_guidance_states_one_interval(
     seconds = {"hourly": 3600, "daily": 86400}[sy_period] // sy_frequency
     assert response.headers["Cache-Control"] == f"public, max-age={max_age}"
     assert ttl_seconds == seconds == max_age
-
-
-@pytest.fixture
-def held_render(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
-    """Make the first render wait until the test lets it go."""
-    release = threading.Event()
-    real = render_site  # what feedsvc.state calls
-
-    def slow(*args: Any, **kwargs: Any) -> Site:
-        release.wait(30)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(feedsvc.state, "render_site", slow)
-    yield release
-    release.set()
 
 
 def test_503_with_retry_after_until_the_first_site(
