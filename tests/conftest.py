@@ -23,6 +23,8 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+import feedsvc.pages
+import feedsvc.site
 import feedsvc.state
 from feedsvc.cache import ParseCache
 from feedsvc.config import Settings
@@ -255,3 +257,17 @@ def held_render(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
     monkeypatch.setattr(feedsvc.state, "render_site", slow)
     yield release
     release.set()
+
+
+@pytest.fixture
+def rendered_pages(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the article pages rendered from now on, in order."""
+    rendered: list[str] = []
+    render = feedsvc.pages.render_article_page  # what feedsvc.site calls
+
+    def counting(article: Any, site_settings: Settings) -> bytes:
+        rendered.append(article.id)
+        return render(article, site_settings)
+
+    monkeypatch.setattr(feedsvc.site, "render_article_page", counting)
+    return rendered

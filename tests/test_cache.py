@@ -854,19 +854,12 @@ def test_workers_opening_a_new_cache_together_all_use_it(tmp_path: Path) -> None
 
 
 def test_workers_starting_together_render_each_page_once(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, tmp_path: Path, rendered_pages: list[str]
 ) -> None:
     # The first worker renders into the cache folder; the others wait for it and then
     # find every body there, instead of all rendering everything at once.
     settings = dataclasses.replace(settings, cache_dir=tmp_path / "cache")
-    rendered: list[str] = []
-    render = feedsvc.pages.render_article_page  # what feedsvc.site calls
-
-    def counting(article: Any, site_settings: Settings) -> bytes:
-        rendered.append(article.id)
-        return render(article, site_settings)
-
-    monkeypatch.setattr(feedsvc.site, "render_article_page", counting)
+    rendered = rendered_pages
     states = [SiteState(settings) for _ in range(3)]
     threads = [threading.Thread(target=state.refresh) for state in states]
     for thread in threads:

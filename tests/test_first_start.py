@@ -10,16 +10,12 @@ import threading
 import time
 from datetime import UTC
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-import feedsvc.pages
-import feedsvc.site
-import feedsvc.state
 from feedsvc import pace
 from feedsvc.articles import parse_article
 from feedsvc.cache import ParseCache, make_site_folder
@@ -266,19 +262,12 @@ def test_first_start_over_http_never_a_503_for_the_feeds_once_served(
 
 
 def test_a_worker_waiting_its_turn_takes_what_the_first_rendered(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, tmp_path: Path, rendered_pages: list[str]
 ) -> None:
     """Both workers serve their front; the first renders the rest into the cache folder,
     the second, after it, renders nothing."""
     watched = dataclasses.replace(settings, reload_interval=30, cache_dir=tmp_path / "cache")
-    rendered: list[str] = []
-    real = feedsvc.pages.render_article_page  # what feedsvc.site calls
-
-    def counting(article: Any, site_settings: Settings) -> bytes:
-        rendered.append(article.id)
-        return real(article, site_settings)
-
-    monkeypatch.setattr(feedsvc.site, "render_article_page", counting)
+    rendered = rendered_pages
     first, second = SiteState(watched), SiteState(watched)
     first.serve_front()
     second.serve_front()
