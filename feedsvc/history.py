@@ -37,6 +37,8 @@ newest commit that changed its file; Hugo reads them all with one ``git log`` to
   from its file name, so a renamed file is another article anyway).
 - A file deleted and added again starts again: its add is the newest add, and the edits
   before its deletion are forgotten. A file deleted at HEAD has no dates.
+- ``deleted`` is the date of the newest commit that deleted a candidate article file (a
+  deletion changes the feeds: their own update time counts it).
 - A file with uncommitted changes (staged or not) is in ``dirty`` and has no dates, nor has
   an untracked file (never committed): git cannot date their text, the caller falls back.
   Rewriting a file with the same bytes (``touch``) or changing its executable bit leaves
@@ -79,6 +81,7 @@ from pathlib import Path
 
 from feedsvc.errors import HistoryError
 from feedsvc.gitcommand import git_output, run_git
+from feedsvc.listing import is_candidate
 
 # %x01 opens each commit in the NUL-separated output; %cI: strict ISO 8601, own offset;
 # %H %P: the commit and its parents, which tell whether a range continues an earlier result.
@@ -120,6 +123,9 @@ class History:
     ``head`` is the id of the commit checked out ("" on a branch without commits);
     ``files`` holds the dates of every file committed at HEAD, by path relative to the
     folder; ``dirty`` the paths with uncommitted changes. Both are empty in a shallow clone.
+    ``deleted`` is the committer date of the newest commit that deleted a candidate
+    article file of the folder (``listing.is_candidate``, not in a subfolder), even one
+    added again since; None when none did.
     """
 
     folder: Path
@@ -127,6 +133,7 @@ class History:
     shallow: bool
     files: Mapping[str, FileDates] = field(default_factory=dict)
     dirty: frozenset[str] = frozenset()
+    deleted: datetime | None = None  # the newest commit that deleted an article file
 
     def dates(self, path: str) -> FileDates | None:
         """Return the git dates of the text of ``path`` (relative to the folder).
@@ -165,21 +172,24 @@ def load_history(folder: Path, previous: History | None = None) -> History | Non
     if shallow:
         return History(folder, head, shallow=True)
     try:
-        files = _files_at(folder, head, prefix, previous)
+        files, deleted = _files_at(folder, head, prefix, previous)
     except ValueError as exc:  # a date Python cannot hold: an offset of 24 hours or more
         raise HistoryError(f"{folder}: cannot read the git history: {exc}") from None
-    return History(folder, head, False, files, parse_status(git_output(folder, _STATUS), prefix))
+    dirty = parse_status(git_output(folder, _STATUS), prefix)
+    return History(folder, head, False, files, dirty, deleted)
 
 
-def _files_at(
-    folder: Path, head: str, prefix: bytes, previous: History | None
-) -> Mapping[str, FileDates]:
-    """Return the dates of the files at ``head``: those of ``previous`` at the same commit,
-    moved on by the commits since it, or else read from the whole history.
+Dated = tuple[Mapping[str, FileDates], datetime | None]  # History.files and .deleted
+
+
+def _files_at(folder: Path, head: str, prefix: bytes, previous: History | None) -> Dated:
+    """Return the dates of the files at ``head`` and of the newest deletion: those of
+    ``previous`` at the same commit, moved on by the commits since it, or else read from
+    the whole history.
     """
     if previous is not None and not previous.shallow and previous.folder == folder:
         if previous.head == head:
-            return previous.files
+            return previous.files, previous.deleted
         if previous.head and head:
             since = _files_since(folder, previous, head, prefix)
             if since is not None:
@@ -187,10 +197,9 @@ def _files_at(
     return parse_log(git_output(folder, _LOG), prefix)
 
 
-def _files_since(
-    folder: Path, previous: History, head: str, prefix: bytes
-) -> dict[str, FileDates] | None:
-    """Return the files of ``previous`` moved on to ``head`` by the commits since it.
+def _files_since(folder: Path, previous: History, head: str, prefix: bytes) -> Dated | None:
+    """Return the files of ``previous`` moved on to ``head`` by the commits since it, and
+    the newest deletion.
 
     None when they cannot be: ``previous.head`` is not on the chain of first parents that
     ends at ``head`` (a rebase, a reset, a commit reached only through a side branch), git
@@ -205,7 +214,21 @@ def _files_since(
     if done.returncode != 0:
         return None
     changes = parse_range(done.stdout, prefix, previous.head, head)
-    return None if changes is None else merge_range(previous.files, changes)
+    files = None if changes is None else merge_range(previous.files, changes)
+    if changes is None or files is None:
+        return None
+    removed = [c.removed for path, c in changes.items() if _is_article(path)]
+    return files, _newest(previous.deleted, *removed)
+
+
+def _newest(*moments: datetime | None) -> datetime | None:
+    """Return the latest of ``moments`` that are not None (None: none)."""
+    return max((moment for moment in moments if moment is not None), default=None)
+
+
+def _is_article(path: str) -> bool:
+    """Tell whether ``path`` (relative to the folder) is a candidate article file."""
+    return "/" not in path and is_candidate(path)
 
 
 def _locate(folder: Path) -> tuple[str, bytes, bool] | None:
@@ -228,12 +251,14 @@ def _locate(folder: Path) -> tuple[str, bytes, bool] | None:
     return head.decode("ascii"), prefix, shallow == b"true"
 
 
-def parse_log(output: bytes, prefix: bytes = b"") -> dict[str, FileDates]:
-    """Return the dates of each file alive at the end of ``output``, by path less ``prefix``.
+def parse_log(output: bytes, prefix: bytes = b"") -> Dated:
+    """Return the dates of each file alive at the end of ``output``, by path less ``prefix``,
+    and the date of the newest commit that deleted an article file (``History.deleted``).
 
     ``output`` is what ``_LOG`` prints, newest commit first: per commit ``\\x01``, its
     date, id and parents, then a status letter and a path per file, all separated by NUL bytes.
     """
+    deleted: datetime | None = None
     files: dict[bytes, FileDates] = {}
     done: set[bytes] = set()  # settled, or deleted at HEAD
     edited: dict[bytes, datetime] = {}  # alive, newest edit met, add not met yet
@@ -245,9 +270,12 @@ def parse_log(output: bytes, prefix: bytes = b"") -> dict[str, FileDates]:
             date = datetime.fromisoformat(token[1:].partition(b" ")[0].decode("ascii"))
             continue
         path = next(tokens, b"")  # after a status letter, "\nA" first in a commit
+        kind = token[-1:]
+        if kind == b"D" and date is not None and (deleted is None or date > deleted):
+            if path.startswith(prefix) and _is_article(os.fsdecode(path.removeprefix(prefix))):
+                deleted = date
         if not path or date is None or path in done:
             continue
-        kind = token[-1:]
         if kind == b"A":
             dates = (date, edited.pop(path, None))
             files[path] = shared.get(dates) or shared.setdefault(dates, FileDates(*dates))
@@ -258,7 +286,8 @@ def parse_log(output: bytes, prefix: bytes = b"") -> dict[str, FileDates]:
             else:  # M, or T (a file became a link or back)
                 edited[path] = date
     encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
-    return {path.removeprefix(prefix).decode(encoding, errors): d for path, d in files.items()}
+    named = {path.removeprefix(prefix).decode(encoding, errors): d for path, d in files.items()}
+    return named, deleted
 
 
 @dataclass(slots=True)
@@ -267,13 +296,15 @@ class Change:
 
     ``deleted``: the newest change deleted it; ``added``: the date of the newest add;
     ``edited``: of the newest edit after that add (or in the range, without an add);
-    ``existed``: the oldest change was not an add, so the file was there before the range.
+    ``existed``: the oldest change was not an add, so the file was there before the range;
+    ``removed``: the date of the newest deletion, even one followed by an add.
     """
 
     deleted: bool
     added: datetime | None = None
     edited: datetime | None = None
     existed: bool = True
+    removed: datetime | None = None
 
 
 def parse_range(output: bytes, prefix: bytes, start: str, end: str) -> dict[str, Change] | None:
@@ -303,6 +334,8 @@ def parse_range(output: bytes, prefix: bytes, start: str, end: str) -> dict[str,
         else:  # D, M, or T (a file became a link or back)
             if kind != b"D" and change.added is None and change.edited is None:
                 change.edited = date
+            if kind == b"D":
+                change.removed = _newest(change.removed, date)
             change.existed = True
     if date is None or expected != start:
         return None

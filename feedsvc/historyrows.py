@@ -4,11 +4,12 @@ read back, checked.
 A build after a new commit moves the stored history on (``history.load_history``) instead
 of reading all of git's. It is one row, quick to read back at 100,000 files: the distinct
 pairs of dates once (JSON: seconds since 1970 and UTC offset of the add and of the newest
-edit), the file names joined by NUL bytes, and per name the index of its pair (32-bit
-integers). Nothing read back is used unless all of it is as written: a column of another
-type, a date that is not one, an index out of range, counts that do not match, or a commit
-id that is not one, and the whole history is ignored (git's is read again), since a file
-left out would silently lose its dates.
+edit), the file names joined by NUL bytes, per name the index of its pair (32-bit
+integers), and the newest deletion (JSON: seconds and offset, or NULL). Nothing read back
+is used unless all of it is as written: a column of another type, a date that is not one,
+an index out of range, counts that do not match, or a commit id that is not one, and the
+whole history is ignored (git's is read again), since a file left out would silently lose
+its dates.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from feedsvc.history import FileDates, History
 
 TABLE = """
 CREATE TABLE IF NOT EXISTS git_history (
-    head TEXT, folder TEXT, shallow INTEGER, dates TEXT, names TEXT, pairs BLOB
+    head TEXT, folder TEXT, shallow INTEGER, dates TEXT, names TEXT, pairs BLOB, deleted TEXT
 )
 """
-READ = "SELECT head, folder, shallow, dates, names, pairs FROM git_history"
-WRITE = "INSERT INTO git_history VALUES (?, ?, ?, ?, ?, ?)"
+READ = "SELECT head, folder, shallow, dates, names, pairs, deleted FROM git_history"
+WRITE = "INSERT INTO git_history VALUES (?, ?, ?, ?, ?, ?, ?)"
 _COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256; "": no commit
 Pair = tuple[int, int, int | None, int | None]  # seconds and offset of the add, of the edit
 
@@ -39,18 +40,23 @@ def read_history(rows: list[tuple[Any, ...]]) -> History | None:
     """Return the stored History (its ``dirty`` empty), or None unless it reads back whole."""
     if len(rows) != 1:
         return None
-    head, folder, shallow, dates, names, pairs = rows[0]
+    head, folder, shallow, dates, names, pairs, deleted = rows[0]
     if type(head) is not str or (head and _COMMIT_ID.fullmatch(head) is None):
         return None
     if type(folder) is not str or shallow not in (0, 1) or type(shallow) is not int:
         return None
     if type(dates) is not str or type(names) is not str or type(pairs) is not bytes:
         return None
+    if deleted is not None and type(deleted) is not str:
+        return None
     try:
         files = _files(json.loads(dates), names, pairs)
+        newest = None if deleted is None else _moment(*json.loads(deleted))
     except (TypeError, ValueError, OverflowError, OSError, IndexError):
         return None
-    return History(Path(folder), head, bool(shallow), files) if files is not None else None
+    if files is None:
+        return None
+    return History(Path(folder), head, bool(shallow), files, deleted=newest)
 
 
 def _files(dates: object, names: str, pairs: bytes) -> dict[str, FileDates] | None:
@@ -99,6 +105,7 @@ def write_history(history: History) -> tuple[object, ...]:
         json.dumps(pairs, separators=(",", ":")),
         "\0".join(history.files),
         indices.tobytes(),
+        None if history.deleted is None else json.dumps(_columns(history.deleted)),
     )
 
 

@@ -144,6 +144,26 @@ def test_a_file_deleted_and_added_again_starts_again(repo: Repo) -> None:
     assert exact(history_of(repo.root).dates("a.txt")) == (when(4), when(5))
 
 
+def test_the_newest_deletion_of_an_article_file_is_kept(repo: Repo) -> None:
+    for name in ("a.txt", "b.txt", "notes.md", "sub/c.txt", ".hidden.txt"):
+        repo.write(f"articles/{name}", "one")
+    repo.commit(when(1))
+    assert history_of(repo.root / "articles").deleted is None
+    (repo.root / "articles" / "a.txt").unlink()
+    repo.commit(when(2, -5))
+    repo.write("articles/a.txt", "added again since")
+    repo.commit(when(3))
+    for name in ("notes.md", "sub/c.txt", ".hidden.txt"):  # not article files
+        (repo.root / "articles" / name).unlink()
+    (repo.root / "outside.txt").write_text("outside the folder")
+    repo.commit(when(4))
+    (repo.root / "outside.txt").unlink()
+    repo.commit(when(5))
+
+    deleted = history_of(repo.root / "articles").deleted
+    assert deleted is not None and deleted.isoformat() == when(2, -5)
+
+
 def test_changes_from_a_side_branch_count_at_the_merge(repo: Repo) -> None:
     repo.write("articles/a.txt", "one")
     repo.commit(when(1))
@@ -386,6 +406,7 @@ HOSTILE_CONFIG = """\
 def test_random_histories_match_the_rule(commits: list[list[tuple[str, bool]]]) -> None:
     """Each commit adds, edits (True) or deletes (False) some of four files."""
     expected: dict[str, tuple[str, str | None]] = {}
+    deleted: str | None = None  # the newest commit that deleted a file
     contents: dict[str, str] = {}  # what the folder holds
     with tempfile.TemporaryDirectory() as temporary:
         repo = Repo(Path(temporary) / "repo")
@@ -399,6 +420,8 @@ def test_random_histories_match_the_rule(commits: list[list[tuple[str, bool]]]) 
                     repo.write(f"articles/{name}", contents[name])
                 elif contents.pop(name, None) is not None:
                     (repo.root / "articles" / name).unlink()
+            if before.keys() - contents.keys():
+                deleted = when(day)
             for name in before.keys() | contents.keys():
                 if name not in contents:
                     del expected[name]
@@ -410,6 +433,7 @@ def test_random_histories_match_the_rule(commits: list[list[tuple[str, bool]]]) 
             repo.commit(when(day))
         history = history_of(repo.root / "articles")
     assert {name: exact(dates) for name, dates in history.files.items()} == expected
+    assert (history.deleted.isoformat() if history.deleted else None) == deleted
 
 
 @pytest.mark.parametrize(

@@ -57,11 +57,12 @@ def exactly(history: History | None) -> object:
         name: (d.added.isoformat(), d.edited.isoformat() if d.edited else None)
         for name, d in history.files.items()
     }
-    return history.head, history.folder, history.shallow, files
+    deleted = history.deleted.isoformat() if history.deleted else None
+    return history.head, history.folder, history.shallow, files, deleted
 
 
 def history_of(settings: Settings, head: str, **files: FileDates) -> History:
-    return History(settings.articles, head, False, files)
+    return History(settings.articles, head, False, files, deleted=EDITED)
 
 
 def test_a_history_reads_back_exactly_and_replaces_the_one_before(cached: Settings) -> None:
@@ -73,7 +74,7 @@ def test_a_history_reads_back_exactly_and_replaces_the_one_before(cached: Settin
     assert exactly(read(cached)) == exactly(first)
     files = {**first.files, "one": FileDates(ELSEWHERE, None), "new": FileDates(ADDED, EDITED)}
     del files["gone"]
-    second = dataclasses.replace(first, head="b" * 64, files=files)
+    second = dataclasses.replace(first, head="b" * 64, files=files, deleted=None)
     stored(cached, second)
     assert exactly(read(cached)) == exactly(second)
 
@@ -107,6 +108,11 @@ BAD: dict[str, str] = {
     "names a blob": "UPDATE git_history SET names = CAST(names AS BLOB)",
     "pairs cut": "UPDATE git_history SET pairs = substr(pairs, 1, 6)",
     "pairs a text": "UPDATE git_history SET pairs = 'abcdefgh'",
+    "deleted not json": "UPDATE git_history SET deleted = 'x'",
+    "deleted a number": "UPDATE git_history SET deleted = 12",
+    "deleted one of two": "UPDATE git_history SET deleted = '[1]'",
+    "deleted an offset a day": "UPDATE git_history SET deleted = '[1,86400]'",
+    "deleted a text date": "UPDATE git_history SET deleted = '[\"1\",0]'",
     "no table": "DROP TABLE git_history",
 }
 
@@ -158,7 +164,7 @@ def test_the_build_after_a_commit_reads_only_the_commits_since_the_last(
     logs = [run for run in git_runs()[before:] if " log " in run]
     assert len(logs) == 1 and ".." in logs[0], logs
     assert after == build(tmp_path / "fresh", tmp_path / "empty cache")
-    assert b"2024-04-02T09:30:00+02:00" in after["atom.xml"]
+    assert b"2024-04-02T07:30:00+00:00" in after["atom.xml"]  # in the site's zone
     stored_now = read(cached)
     assert stored_now is not None and stored_now.head == repo.git("rev-parse", "HEAD").strip()
 

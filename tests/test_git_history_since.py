@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,12 @@ def moved_on(folder: Path, previous: History, runs: Runs | None = None) -> tuple
     assert history is not None
     assert (history.head, history.dirty) == (fresh.head, fresh.dirty)
     assert as_text(history) == as_text(fresh)
+    assert stamp(history.deleted) == stamp(fresh.deleted)
     return history, kind
+
+
+def stamp(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 @pytest.fixture
