@@ -45,7 +45,9 @@ log = logging.getLogger("feedsvc")
 
 # Bump when the meaning of a row changes; the parser's own source is part of the
 # fingerprint too, so a change to how files are read empties the cache by itself.
-FORMAT = 3  # 2: the edits table, filled as every file is read again; 3: the git history
+# 2: the edits table, filled as every file is read again; 3: the git history; 4: its
+# newest deletion, and the edits table's records of files seen deleted
+FORMAT = 4
 DATABASE = "parse.sqlite3"
 LOCK = "lock"
 START_LOCK = "start.lock"
@@ -320,14 +322,13 @@ class ParseCache:
         rows = self._rows("SELECT name, content, edited, zone FROM edits")
         return {row[0]: record for row in rows if (record := read_edit(row[1:])) is not None}
 
-    def update_edits(self, changed: Mapping[str, EditRecord], removed: Iterable[str]) -> None:
-        """Store the records of ``changed`` files and forget ``removed`` ones."""
+    def update_edits(self, changed: Mapping[str, EditRecord]) -> None:
+        """Store the records of ``changed`` files (those of deleted files included)."""
         self._write(
             (
                 "INSERT OR REPLACE INTO edits VALUES (?, ?, ?, ?)",
                 [(name, *write_edit(record)) for name, record in changed.items()],
             ),
-            ("DELETE FROM edits WHERE name = ?", [(name,) for name in removed]),
         )
 
     def moved(self) -> dict[str, tuple[str, datetime]]:

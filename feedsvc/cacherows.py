@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from feedsvc.articles import FileName, Summary, parse_file_name
-from feedsvc.dating import EditRecord
+from feedsvc.dating import DELETED, EditRecord
 from feedsvc.filesystem import FileKey
 
 Rendered = tuple[str, int, int | None]  # ETag, size, gzip size
@@ -167,10 +167,10 @@ def read_edit(row: tuple[Any, ...]) -> EditRecord | None:
     """Return the record of an ``edits`` row's ``content, edited, zone``; None if it does
     not read back whole."""
     content, edited, zone = row
-    if not isinstance(content, str) or not _is_hex(content, 32):
+    if not isinstance(content, str) or not (_is_hex(content, 32) or content == DELETED):
         return None
     if edited is None:
-        return EditRecord(content, None)
+        return None if content == DELETED else EditRecord(content, None)
     try:
         return EditRecord(content, _loaded_time(edited, zone or ""))
     except (TypeError, ValueError, KeyError, OSError):

@@ -18,6 +18,14 @@ record it kept of the file (the cache folder's ``edits`` table). The rules:
   at its mtime, cut to the second, and never at or before the edit time recorded before
   (a file restored with an old mtime still moves forward, by a second).
 - ``"none"``: no edit times; every article's ``updated`` is its ``published``.
+
+Deletions date the feeds (their own update time is the newest change, deletions
+included; ``deletion_time``): by git, the newest commit that deleted an article file; by
+noticed edits, a file with a record that is gone was deleted at the articles folder's
+mtime when feedsvc found it gone (cut to the second: no earlier than the deletion, since
+removing a file sets it, and no later than its discovery). Its record says so until a
+file of that name comes back (seen for the first time again); the newest such time is
+kept apart (``edits.NEWEST``), so a file deleted and written again leaves its deletion.
 """
 
 from __future__ import annotations
@@ -31,10 +39,14 @@ _LATEST = int(datetime(9999, 12, 30, tzinfo=UTC).timestamp())
 
 
 class EditRecord(NamedTuple):
-    """What is kept of a file between runs: a hash of its bytes and its edit time."""
+    """What is kept of a file between runs: a hash of its bytes and its edit time; for a
+    file found deleted, ``DELETED`` and the time of its deletion."""
 
     content: str
     edited: datetime | None
+
+
+DELETED = ""  # the content of the record of a file found deleted: no hash is empty
 
 
 def content_hash(data: bytes) -> str:
@@ -45,16 +57,53 @@ def content_hash(data: bytes) -> str:
 def notice(record: EditRecord | None, content: str, mtime_ns: int, zone: tzinfo) -> EditRecord:
     """Return the record of a file whose bytes hash to ``content`` and whose mtime is
     ``mtime_ns``, given the ``record`` kept before (None: seen for the first time)."""
-    if record is None:
+    if record is None or record.content == DELETED:
         return EditRecord(content, None)
     if record.content == content:
         return record
-    # An mtime out of range (touch -d 12000-01-01) is cut to the range datetimes have.
-    seconds = min(max(mtime_ns // 1_000_000_000, 0), _LATEST)
-    edited = datetime.fromtimestamp(seconds, zone)
+    edited = _moment(mtime_ns, zone)
     if record.edited is not None and edited <= record.edited:
         edited = record.edited + timedelta(seconds=1)
     return EditRecord(content, edited)
+
+
+def deletion_moment(folder_mtime_ns: int, zone: tzinfo) -> datetime:
+    """Return the time of the deletions found when the articles folder's mtime is
+    ``folder_mtime_ns``."""
+    return _moment(folder_mtime_ns, zone)
+
+
+def _moment(mtime_ns: int, zone: tzinfo) -> datetime:
+    """Return an mtime cut to the second; one out of range (touch -d 12000-01-01) is cut
+    to the range datetimes have."""
+    seconds = min(max(mtime_ns // 1_000_000_000, 0), _LATEST)
+    return datetime.fromtimestamp(seconds, zone)
+
+
+def deletion_time(
+    source: str,
+    git_deleted: datetime | None,
+    git_dated: bool,
+    noticed: datetime | None,
+    noticed_uncommitted: datetime | None,
+) -> datetime | None:
+    """Return the time of the newest deletion of an article by ``source`` (one of SOURCES),
+    or None for none.
+
+    ``git_deleted``: the newest commit that deleted an article file; ``git_dated``: git's
+    history can date (a work tree, not a shallow clone); ``noticed``: the newest deletion
+    feedsvc found; ``noticed_uncommitted``: the newest of those still to be committed (a
+    file of HEAD gone from the work tree). Under "auto" git's dates rule where it has
+    them, so that two clones of a commit agree, and a deletion not committed yet counts
+    at the time it was found.
+    """
+    if source == "none":
+        return None
+    if source == "git":
+        return git_deleted if git_dated else None
+    if source == "mtime" or not git_dated:
+        return noticed
+    return max((t for t in (git_deleted, noticed_uncommitted) if t is not None), default=None)
 
 
 def edit_time(

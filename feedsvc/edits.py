@@ -7,15 +7,21 @@ keeps the noticed-edit records that the cache folder stores between runs.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 
 from feedsvc.articles import Summary
 from feedsvc.cache import ParseCache
 from feedsvc.config import Settings
-from feedsvc.dating import EditRecord, edit_time, notice
+from feedsvc.dating import DELETED, EditRecord, deletion_moment, deletion_time, edit_time, notice
 from feedsvc.errors import HistoryError
 from feedsvc.history import History, load_history
+
+# The record that keeps the time of the newest deletion found, under a name no file has:
+# a file deleted and written again gets a new record, the deletion stays.
+NEWEST = ""
 
 
 class EditLedger:
@@ -25,7 +31,43 @@ class EditLedger:
         self.before = records
         self.records = dict(records)
         self.changed: dict[str, EditRecord] = {}  # the records the cache learns
+        self.gone: dict[str, EditRecord] = {}  # the records of files deleted (``forget``)
         self.zone = settings.zone
+
+    def forget(self, listed: Collection[str], folder: Path) -> None:
+        """Record as deleted every file with a record that is not in ``listed`` (the
+        candidate names of ``folder`` now), at the folder's mtime (``dating.deletion_moment``)."""
+        names = self.records.keys() - listed
+        fresh = [name for name in names if self.records[name].content != DELETED]
+        try:
+            moment = deletion_moment(os.stat(folder).st_mtime_ns, self.zone) if fresh else None
+        except OSError:  # gone since it was listed: the next load finds them
+            moment = None
+        if moment is not None:
+            marker = EditRecord(DELETED, moment)
+            for name in fresh:
+                self.records[name] = self.changed[name] = marker
+            kept = self.records.get(NEWEST)
+            if kept is None or kept.edited is None or kept.edited < moment:
+                self.records[NEWEST] = self.changed[NEWEST] = marker
+        self.gone = {name: self.records[name] for name in names if name != NEWEST}
+
+    def deleted(self, source: str, history: History | None) -> datetime | None:
+        """Return the time of the newest deletion by ``source`` (``dating.deletion_time``),
+        after ``forget``."""
+        dirty = history.dirty if history is not None else frozenset()
+        found = [(name, r.edited) for name, r in self.gone.items() if r.edited is not None]
+        newest = self.records.get(NEWEST)
+        if newest is not None and newest.edited is not None:
+            found.append((NEWEST, newest.edited))
+        deleted = deletion_time(
+            source,
+            history.deleted if history is not None else None,
+            history is not None and not history.shallow,
+            max((moment for _, moment in found), default=None),
+            max((moment for name, moment in found if name in dirty), default=None),
+        )
+        return deleted.astimezone(self.zone) if deleted is not None else None
 
     def notice(self, name: str, content: str, mtime_ns: int) -> None:
         """Take the file ``name`` read now: its bytes hash to ``content``."""
@@ -37,7 +79,8 @@ class EditLedger:
     def dated(
         self, summaries: Sequence[Summary], source: str, history: History | None
     ) -> list[Summary]:
-        """Return ``summaries`` with their edit times by ``source`` (Settings.updated_from).
+        """Return ``summaries`` with their edit times by ``source`` (Settings.updated_from),
+        in the site's zone (a commit's own UTC offset is the committer's, not the site's).
 
         Only the files git or a record says were edited are looked at: the others
         keep no edit time, at no cost per article.
@@ -52,9 +95,18 @@ class EditLedger:
             if summary.source not in edited_names:
                 continue
             edited = _edit_time(summary, source, history, self.records.get(summary.source))
-            if edited != summary.edited:
+            edited = edited.astimezone(self.zone) if edited is not None else None
+            if not _same(edited, summary.edited):
                 result[index] = dataclasses.replace(summary, edited=edited)
         return result
+
+
+def _same(one: datetime | None, other: datetime | None) -> bool:
+    """Tell whether two times are the same instant in the same zone (``==`` compares
+    instants only)."""
+    if one is None or other is None:
+        return one is other
+    return one == other and one.tzinfo == other.tzinfo
 
 
 def _edit_time(

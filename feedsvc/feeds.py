@@ -257,10 +257,14 @@ class FeedgenWriter:
 
 
 def _feedgen_document(
-    articles: Sequence[Article], settings: Settings, kind: str, page: FeedPage
+    articles: Sequence[Article],
+    settings: Settings,
+    kind: str,
+    page: FeedPage,
+    updated: datetime | None = None,
 ) -> bytes:
     """Return the document as feedgen writes it, entry by entry: the reference output."""
-    frame = frame_of(settings, kind, page, feed_updated(articles))
+    frame = frame_of(settings, kind, page, updated or feed_updated(articles))
     return FeedgenWriter(settings, kind).document(
         frame, [entry_of(article, settings) for article in articles]
     )
@@ -279,16 +283,23 @@ def _feedgen_atom(
 
 
 def build_documents(
-    articles: Sequence[Article], settings: Settings, page: FeedPage, kinds: Sequence[str]
+    articles: Sequence[Article],
+    settings: Settings,
+    page: FeedPage,
+    kinds: Sequence[str],
+    updated: datetime | None = None,
 ) -> list[bytes]:
     """Return document ``page`` of ``articles`` (newest first, already limited) in each kind.
 
+    ``updated`` is the document's own update time (Atom ``<updated>``, RSS
+    ``lastBuildDate``): by default its newest entry's; a subscription feed's is the
+    site's (``site.site_updated``: any article's change, deletions included).
     Byte for byte what feedgen writes (``_feedgen_document``); the entries' texts are
     escaped once for all kinds. Raises ValueError for text XML cannot carry, as lxml does.
     """
     entries = [entry_of(article, settings) for article in articles]
     texts = [text_values(entry) for entry in entries]
-    updated = feed_updated(articles)
+    updated = updated or feed_updated(articles)
     return [
         write_document(
             FeedgenWriter(settings, kind), frame_of(settings, kind, page, updated), entries, texts

@@ -102,7 +102,7 @@ class Builder:
             return render_site(corpus, self.settings, False, None, progress, store)
         if not self._workers:  # every file came from the parse cache
             self._read(self.settings.articles.resolve(), [])
-        payload = pickle.dumps(corpus.articles, pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps((corpus.articles, corpus.deleted), pickle.HIGHEST_PROTOCOL)
         shares = share_paths(corpus.articles, self._owners, self.jobs, self.settings)
         for worker, paths in zip(self._workers, shares, strict=True):
             worker.conn.send_bytes(payload)
@@ -253,13 +253,14 @@ def _work(
             answers.append((name, parsed, content))
         conn.send(("read", answers))
         try:
-            articles: tuple[Summary, ...] = pickle.loads(conn.recv_bytes())
+            articles: tuple[Summary, ...]
+            articles, deleted = pickle.loads(conn.recv_bytes())
             paths, (folder, live, published) = conn.recv()
         except EOFError:  # no rendering here: a build on an earlier output, or a failed one
             return
         # A duplicate id's file was read too: an article's text is that of its own file.
         kept = {a.id: bodies[a.source] for a in articles if a.source in bodies}
-        corpus = Corpus(articles, (), settings=settings, bodies=kept)
+        corpus = Corpus(articles, (), settings=settings, bodies=kept, deleted=deleted)
         report = _Reporter(conn)
         store = FolderStore(folder, None, None, live, published)
         resources, pages = render_part(corpus, settings, paths, report, store)

@@ -7,7 +7,7 @@ import operator
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
@@ -83,6 +83,7 @@ class Corpus:
     bodies: Mapping[str, Article] = field(default_factory=dict)  # by id
     edits: Mapping[str, EditRecord] = field(default_factory=dict)  # by file name
     history: History | None = None  # what git said, for the next load
+    deleted: datetime | None = None  # the newest deletion of an article (dating.py)
 
     def full(self, summary: Summary) -> Article:
         """Return the article of ``summary`` with its paragraphs.
@@ -238,10 +239,11 @@ def load_corpus(
             progress(1)
     history, warnings = load_git_history(settings, previous.history if previous else None, cache)
     problems = [Problem(path, reason, skipped=False) for path, reason in warnings]
+    corpus = loading.corpus(history, problems)
     if cache is not None:
         cache.update(loading.changed, (stored.keys() | known.keys()) - loading.parsed.keys())
-        cache.update_edits(loading.edits.changed, records.keys() - loading.parsed.keys())
-    return loading.corpus(history, problems)
+        cache.update_edits(loading.edits.changed)
+    return corpus
 
 
 def _resolved(settings: Settings) -> Path:
@@ -325,8 +327,12 @@ class _Loading:
             self.bodies[summary.id] = article
 
     def corpus(self, history: History | None, problems: list[Problem]) -> Corpus:
+        """Return the corpus of the files added; the files with a record of noticed edits
+        that were not are recorded as deleted."""
         chronological = list(_distinct_times(list(self.by_id.values())))
-        dated = self.edits.dated(chronological, self.settings.updated_from, history)
+        source = self.settings.updated_from
+        self.edits.forget(self.parsed.keys(), self.settings.articles)
+        dated = self.edits.dated(chronological, source, history)
         newest_first = tuple(reversed(dated))
         kept = {a.id: self.bodies[a.id] for a in newest_first if a.id in self.bodies}
         return Corpus(
@@ -337,6 +343,7 @@ class _Loading:
             kept,
             self.edits.records,
             history,
+            self.edits.deleted(source, history),
         )
 
 

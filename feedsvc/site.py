@@ -55,6 +55,10 @@ class Source(Protocol):
     @property
     def problems(self) -> tuple[Problem, ...]: ...
 
+    @property
+    def deleted(self) -> datetime | None:
+        """The time of the newest deletion of an article (None: none known)."""
+
     def full(self, summary: Summary) -> Article:
         """Return the article of ``summary`` with its text."""
 
@@ -78,6 +82,14 @@ class Site:
     # False for the front of a first start (``render_front``): every path it lacks is
     # still being rendered, not missing.
     complete: bool = True
+
+
+def site_updated(source: Source) -> datetime:
+    """Return the site's update time: the newest change of any article, deletions
+    included (``feeds.feed_updated``, and ``source.deleted``); never the build time."""
+    updated = feed_updated(source.articles)
+    deleted = source.deleted
+    return updated if deleted is None or deleted <= updated else deleted
 
 
 def cache_policy(settings: Settings) -> str:
@@ -125,8 +137,7 @@ def render_site(
     the resources of ``previous``, else ``published`` (a restart: the ``moved`` of the
     site served before it, kept in the cache folder).
     """
-    articles = source.articles
-    updated = feed_updated(articles)  # the newest change: not always the newest article's
+    updated = site_updated(source)  # the newest change: not always the newest article's
     previous_resources = previous.resources if previous is not None else {}
     run = Renderer(Signer(settings), compress, previous_resources, store)
     _render_icon(run, settings)
@@ -156,7 +167,7 @@ def render_front(
     Only the articles these show are read in full.
     """
     articles = source.articles
-    updated = feed_updated(articles)
+    updated = site_updated(source)
     run = Renderer(Signer(settings), compress, {}, None)
     _render_icon(run, settings)
     shown = articles[: max(settings.item_limit, settings.page_size)]
@@ -199,7 +210,7 @@ def render_part(
     run = Renderer(Signer(settings), False, {}, store, paths)
     pages = _render_article_pages(run, source, settings, None, progress)
     _render_archives(run, source, settings, pages)
-    _render_index_pages(run, source, settings, feed_updated(source.articles), pages)
+    _render_index_pages(run, source, settings, site_updated(source), pages)
     store.flush()
     return run.resources, pages
 
@@ -335,7 +346,7 @@ def _render_feeds(
         def render(kind: str = kind) -> bytes:
             if kind == "json":
                 return build_json(entries(), settings)
-            return build_documents(entries(), settings, current, (kind,))[0]
+            return build_documents(entries(), settings, current, (kind,), updated)[0]
 
         run.emit(
             path,

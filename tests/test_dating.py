@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedsvc.dating import EditRecord, content_hash, edit_time, notice
+from feedsvc.dating import (
+    EditRecord,
+    content_hash,
+    deletion_moment,
+    deletion_time,
+    edit_time,
+    notice,
+)
 
 PUBLISHED = datetime(2024, 1, 1, 9, tzinfo=UTC)
 ZONE = timezone(timedelta(hours=1))
@@ -102,3 +109,39 @@ def test_a_local_change_never_dates_a_file_before_its_last_commit() -> None:
 def test_an_edit_before_the_articles_own_date_does_not_date_it(edited: datetime) -> None:
     for source in ("auto", "git", "mtime"):
         assert edit_time(source, PUBLISHED, edited, True, edited) is None
+
+
+GIT_DELETION = datetime(2024, 5, 1, tzinfo=UTC)
+FOUND = datetime(2024, 6, 1, tzinfo=UTC)  # the newest deletion found, committed or not
+UNCOMMITTED = datetime(2024, 4, 1, tzinfo=UTC)  # the newest found, not committed yet
+DELETIONS = {
+    # (source, git_dated) -> the newest deletion's time
+    "auto in git: git's, or one not committed yet": ("auto", True, GIT_DELETION),
+    "auto outside git or shallow: those found": ("auto", False, FOUND),
+    "git": ("git", True, GIT_DELETION),
+    "git, shallow": ("git", False, None),
+    "mtime": ("mtime", True, FOUND),
+    "none": ("none", True, None),
+}
+
+
+@pytest.mark.parametrize(
+    ("source", "git_dated", "expected"), DELETIONS.values(), ids=DELETIONS.keys()
+)
+def test_each_source_of_deletion_times(
+    source: str, git_dated: bool, expected: datetime | None
+) -> None:
+    assert deletion_time(source, GIT_DELETION, git_dated, FOUND, UNCOMMITTED) == expected
+
+
+def test_a_deletion_not_committed_yet_counts_when_newer_than_gits() -> None:
+    later = GIT_DELETION + timedelta(days=1)
+    assert deletion_time("auto", GIT_DELETION, True, later, later) == later
+    assert deletion_time("auto", None, True, FOUND, None) is None
+    assert deletion_time("auto", None, True, FOUND, UNCOMMITTED) == UNCOMMITTED
+
+
+def test_deletions_are_dated_by_the_folder_mtime_cut_to_the_second() -> None:
+    moment = datetime(2024, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert deletion_moment(ns(moment) + SECOND - 1, ZONE) == moment
+    assert deletion_moment(ns(moment), ZONE).utcoffset() == timedelta(hours=1)

@@ -6,18 +6,23 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import lxml.etree
+import lxml.html
 import pytest
 from click.testing import CliRunner
 
+from feedsvc.cache import DATABASE, ParseCache, site_folder
 from feedsvc.cli import cli
 from feedsvc.config import Settings
+from feedsvc.pages import render_article_page
 from feedsvc.repository import Corpus, load_corpus
+from feedsvc.site import render_site
 from tests.conftest import BASE_URL, SEED, load_cached
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -176,3 +181,141 @@ def test_an_incremental_build_dates_an_edit_as_a_full_build_with_its_cache_does(
     assert files_of(tmp_path / "public") == files_of(tmp_path / "full")
     atom = lxml.etree.fromstring((tmp_path / "public" / "atom.xml").read_bytes())
     assert datetime.fromisoformat(atom.find(f"{ATOM}updated").text) == EDITED_AT
+
+
+# --- deletions --------------------------------------------------------------------------------
+
+DELETED_AT = datetime(2030, 2, 3, 4, 5, 6, tzinfo=UTC)  # after every sample article's date
+RSS_DATE = "Sun, 03 Feb 2030 04:05:06 +0000"
+
+
+def feed_dates(corpus: Corpus, settings: Settings) -> tuple[datetime, str]:
+    """The Atom feed's own <updated> and the RSS feed's lastBuildDate."""
+    site = render_site(corpus, settings)
+    atom = lxml.etree.fromstring(site.resources["/atom.xml"].content())
+    rss = lxml.etree.fromstring(site.resources["/feed.xml"].content())
+    updated = datetime.fromisoformat(atom.find(f"{ATOM}updated").text)
+    return updated, rss.find("channel/lastBuildDate").text
+
+
+def delete_newest(settings: Settings, corpus: Corpus, moment: datetime) -> Path:
+    """Delete the newest article's file, the folder's mtime then being ``moment``."""
+    path = settings.articles / corpus.articles[0].source
+    path.unlink()
+    os.utime(settings.articles, (moment.timestamp(), moment.timestamp()))
+    return path
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_noticed_deletion_dates_the_feeds_and_is_kept(cached: Settings, source: str) -> None:
+    settings = dataclasses.replace(cached, updated_from=source)
+    first = load_cached(settings)
+    assert first.deleted is None and feed_dates(first, settings)[0] == first.articles[0].updated
+    path = delete_newest(settings, first, DELETED_AT + timedelta(microseconds=900))
+    cache = ParseCache.for_settings(settings)
+    try:
+        reloaded = load_corpus(settings, first, cache)  # a server's reload
+    finally:
+        cache.close()
+    assert reloaded.deleted == DELETED_AT  # cut to the second
+    assert feed_dates(reloaded, settings) == (DELETED_AT, RSS_DATE)
+    os.utime(settings.articles, (0, 0))  # later changes to the folder move nothing
+    assert load_cached(settings).deleted == DELETED_AT  # a restart: from the cache folder
+    path.write_text("Monday, January 1, 2001\n\nBack again\n\nA new text.\n", encoding="utf-8")
+    again = load_cached(settings)
+    assert again.deleted == DELETED_AT  # the deletion happened; the file is a new one
+    assert feed_dates(again, settings)[0] == DELETED_AT
+
+
+def test_a_deletion_is_not_noticed_without_the_cache_or_under_none(cached: Settings) -> None:
+    first = load_cached(cached)
+    delete_newest(cached, first, DELETED_AT)
+    assert load_corpus(cached).deleted is None  # no record of the file: nothing to notice
+    settings = dataclasses.replace(cached, updated_from="none")
+    assert load_cached(settings).deleted is None
+    assert load_cached(cached).deleted == DELETED_AT  # the records were kept meanwhile
+
+
+def test_a_file_never_seen_whole_is_not_a_deletion(cached: Settings) -> None:
+    load_cached(cached)
+    extra = cached.articles / "900_0123456789abcdef.txt"
+    extra.write_text("not an article", encoding="utf-8")  # a problem: no record
+    load_cached(cached)
+    extra.unlink()
+    os.utime(cached.articles, (DELETED_AT.timestamp(), DELETED_AT.timestamp()))
+    assert load_cached(cached).deleted is None
+
+
+def test_a_committed_deletion_dates_the_feeds_of_every_clone(
+    tmp_path: Path, articles_dir: Path
+) -> None:
+    repo, _ = repository(tmp_path, articles_dir)
+    newest = load_corpus(dataclasses.replace(Settings(), articles=repo / "articles")).articles[0]
+    deleted_at = datetime(2030, 5, 6, 7, 8, 9, tzinfo=timezone(timedelta(hours=-4)))
+    (repo / "articles" / newest.source).unlink()
+    git(repo, "commit", "-qam", "Withdraw an article", date=deleted_at)
+    outputs = []
+    for n in range(2):
+        clone = tmp_path / f"clone{n}"
+        git(tmp_path, "clone", "-q", str(repo), str(clone))
+        build(clone, tmp_path / f"public{n}", {"TZ": ("UTC", "Asia/Tokyo")[n]})
+        outputs.append(files_of(tmp_path / f"public{n}"))
+    assert outputs[0] == outputs[1]
+    atom = lxml.etree.fromstring(outputs[0]["atom.xml"])
+    assert datetime.fromisoformat(atom.find(f"{ATOM}updated").text) == deleted_at
+
+
+def test_a_deletion_not_committed_yet_counts_when_noticed_then_at_its_commit(
+    tmp_path: Path, articles_dir: Path
+) -> None:
+    repo, _ = repository(tmp_path, articles_dir)
+    settings = Settings(articles=repo / "articles", cache_dir=tmp_path / "cache")
+    first = load_cached(settings)
+    assert first.deleted is None
+    delete_newest(settings, first, DELETED_AT)
+    assert load_cached(settings).deleted == DELETED_AT  # git cannot date it yet
+    committed_at = datetime(2031, 1, 1, tzinfo=UTC)
+    git(repo, "commit", "-qam", "Withdraw an article", date=committed_at)
+    assert load_cached(settings).deleted == committed_at  # git's date, as in any clone
+
+
+DAMAGE = {
+    # a damage, and whether the deletion is still known after it
+    "a deletion without its time": ("UPDATE edits SET edited = NULL WHERE content = ''", False),
+    "a time that is not one": ("UPDATE edits SET edited = 'soon' WHERE content = ''", False),
+    "a hash that is not one": ("UPDATE edits SET content = 'x' WHERE content != ''", True),
+}
+
+
+@pytest.mark.parametrize(("damage", "kept"), DAMAGE.values(), ids=DAMAGE.keys())
+def test_a_record_not_as_written_counts_for_nothing(
+    cached: Settings, damage: str, kept: bool
+) -> None:
+    """A damaged record is a file seen for the first time: no edit, no deletion."""
+    first = load_cached(cached)
+    delete_newest(cached, first, DELETED_AT)
+    assert load_cached(cached).deleted == DELETED_AT
+    folder = site_folder(cached)
+    assert folder is not None
+    with sqlite3.connect(folder / DATABASE) as db:
+        db.execute(damage)
+    again = load_cached(cached)
+    assert again.deleted == (DELETED_AT if kept else None)
+    assert [s.updated for s in again.articles] == [s.updated for s in first.articles[1:]]
+
+
+def test_an_edit_is_shown_in_the_sites_zone_not_the_committers(
+    tmp_path: Path, articles_dir: Path
+) -> None:
+    repo, _ = repository(tmp_path, articles_dir)
+    late = datetime(2024, 5, 9, 1, 30, tzinfo=timezone(timedelta(hours=9)))  # May 8 in UTC
+    edit(repo / "articles" / SEED, EDITED_AT, "A later correction.")
+    git(repo, "commit", "-qam", "Fix another typo", date=late)
+    settings = Settings(articles=repo / "articles", base_url=BASE_URL, timezone="UTC")
+    corpus = load_corpus(settings)
+    (summary,) = [s for s in corpus.articles if s.source == SEED]
+    assert summary.updated == late and summary.updated.utcoffset() == timedelta(0)
+    page = lxml.html.fromstring(render_article_page(corpus.full(summary), settings))
+    (updated,) = page.cssselect("p.updated time")
+    assert updated.text == "Wednesday, May 8, 2024"
+    assert updated.get("datetime") == "2024-05-08T16:30:00+00:00"

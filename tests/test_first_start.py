@@ -107,12 +107,17 @@ def test_front_dates_noticed_edits_as_the_full_load(settings: Settings, tmp_path
     seed.write_text(seed.read_text(encoding="utf-8") + "\nA correction.\n", encoding="utf-8")
     stamp = time.time() + 3600
     os.utime(seed, (stamp, stamp))
+    gone = sorted(settings.articles.iterdir())[0]
+    gone.unlink()  # a deletion, found by both alike
+    os.utime(settings.articles, (stamp + 60, stamp + 60))
     front = load_front(settings, folder_keys(settings.articles), cache)
     full = load_corpus(settings, cache=cache)
     cache.close()
     assert rows(front) == rows(full)
     edited = [a for a in full.articles if a.edited is not None]
     assert [a.source for a in edited] == [seed.name]
+    assert front.deleted == full.deleted and full.deleted is not None
+    assert full.deleted.timestamp() == int(stamp + 60)
 
 
 def test_front_takes_a_file_the_full_load_refuses(settings: Settings) -> None:

@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+import feedsvc.pages
 import feedsvc.site
 from feedsvc import parallel
 from feedsvc.articles import Article, Summary
@@ -152,23 +153,44 @@ def test_processes_write_the_files_of_one(
     assert_same_output(tmp_path / "many", tmp_path / "one")
 
 
+@pytest.fixture
+def pages_rendered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[], list[int]]:
+    """Return the ids of the processes that have rendered an index page so far."""
+    log = tmp_path / "index-pages.log"
+    original = feedsvc.pages.render_index_page
+
+    def logged(*args: Any) -> Any:
+        with log.open("a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return original(*args)
+
+    monkeypatch.setattr(feedsvc.site, "render_index_page", logged)
+    return lambda: [int(line) for line in log.read_text().split()] if log.exists() else []
+
+
 def test_edits_noticed_through_the_cache_are_dated_alike(
     make: Callable[..., Result],
     corpus_dir: Path,
     tmp_path: Path,
     renderers: Callable[[], list[int]],
+    pages_rendered: Callable[[], list[int]],
 ) -> None:
     assert make(tmp_path / "first", 1, "cache").exit_code == 0
     for name in ("105_0000000000000005.txt", "130_000000000000001e.txt"):
         path = corpus_dir / name
         path.write_text(path.read_text("utf-8") + "\nA later paragraph.\n", "utf-8")
         os.utime(path, (1_700_000_000, 1_700_000_000))
+    (corpus_dir / "131_000000000000001f.txt").unlink()  # a deletion dates the feeds
+    os.utime(corpus_dir, (1_900_000_000, 1_900_000_000))
     shutil.copytree(tmp_path / "cache", tmp_path / "cache-copy")
     assert make(tmp_path / "one", 1, "cache").exit_code == 0
+    index_pages = pages_rendered()
     assert make(tmp_path / "two", 2, "cache-copy").exit_code == 0
     assert len(set(renderers())) == 2
+    assert os.getpid() not in pages_rendered()[len(index_pages) :]  # the processes' pages kept
     assert_same_output(tmp_path / "two", tmp_path / "one")
     assert files(tmp_path / "one") != files(tmp_path / "first")  # the edits are in it
+    assert b"2030-03-17T17:46:40" in files(tmp_path / "one")["atom.xml"][1]  # the deletion
 
 
 def test_a_full_build_over_an_earlier_output_keeps_its_mtimes_alike(
@@ -360,12 +382,13 @@ def corpora(draw: st.DrawFn) -> tuple[Corpus, Settings, int, dict[str, int]]:
         articles.append(text)
     settings = Settings(base_url=BASE_URL, item_limit=draw(st.integers(1, 6)),
                         page_size=draw(st.integers(1, 6)))  # fmt: skip
+    deleted = draw(st.sampled_from([None, START + timedelta(hours=2), START + timedelta(days=9)]))
     jobs = draw(st.integers(1, 4))
     owners = {a.source: draw(st.integers(0, jobs - 1)) for a in articles if draw(st.booleans())}
     newest = tuple(Summary(a.id, a.source, a.published, digest=a.digest, number=a.number,
                            edited=a.edited) for a in reversed(articles))  # fmt: skip
     return (
-        Corpus(newest, (), settings=settings, bodies={a.id: a for a in articles}),
+        Corpus(newest, (), settings=settings, bodies={a.id: a for a in articles}, deleted=deleted),
         settings,
         jobs,
         owners,
