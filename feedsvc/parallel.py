@@ -82,6 +82,7 @@ class Builder:
         self.jobs = jobs
         self._workers: list[_Worker] = []
         self._owners: dict[str, int] = {}  # by file name: the process that read it
+        self._cache: ParseCache | None = None  # its rows are written while they render
 
     def __enter__(self) -> Builder:
         return self
@@ -95,9 +96,16 @@ class Builder:
         self.close()
 
     def load(self, cache: ParseCache | None) -> Corpus:
-        """Return the corpus ``load_corpus`` returns, the files read by the build processes."""
-        reader = self._read if self.jobs > 1 else None
-        return load_corpus(self.settings, cache=cache, reader=reader)
+        """Return the corpus ``load_corpus`` returns, the files read by the build processes.
+
+        With processes, the rows ``cache`` learns are written once they render (``render``).
+        """
+        if self.jobs == 1:
+            return load_corpus(self.settings, cache=cache)
+        if cache is not None:
+            cache.hold_writes()
+            self._cache = cache
+        return load_corpus(self.settings, cache=cache, reader=self._read)
 
     def render(self, corpus: Corpus, store: FolderStore, progress: Progress) -> Site:
         """Render ``corpus`` into ``store`` (``output.build_site``'s ``render``); return the
@@ -111,6 +119,8 @@ class Builder:
         for worker, paths in zip(self._workers, shares, strict=True):
             worker.conn.send_bytes(payload)
             worker.conn.send((paths, (store.folder, store.live, store.published)))
+        if self._cache is not None:
+            self._cache.write_held()
         answers = [_unpack_rendered(sent) for sent in self._gather("rendered", progress)]
         store.written += sum(written for _, _, written in answers)
         previous = merge_parts(corpus.articles, answers)

@@ -872,3 +872,20 @@ def test_workers_starting_together_render_each_page_once(
     assert len(sites) == len(states)
     for path in sites[0].resources:
         assert len({site.resources[path].content() for site in sites}) == 1, path
+
+
+def test_held_rows_are_written_by_write_held_or_close(cached: Settings) -> None:
+    cache = ParseCache.for_settings(cached)
+    cache.hold_writes()
+    load_corpus(cached, cache=cache)
+    assert stored_names(cached) == set()
+    cache.write_held()
+    assert stored_names(cached) == set(candidates(cached))
+    cache.close()
+    again = ParseCache.for_settings(cached)
+    again.hold_writes()
+    (cached.articles / SEED).unlink()
+    load_corpus(cached, cache=again)
+    assert SEED in stored_names(cached)
+    again.close()
+    assert stored_names(cached) == set(candidates(cached))
