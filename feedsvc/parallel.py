@@ -37,7 +37,7 @@ from feedsvc.cache import ParseCache
 from feedsvc.config import Settings
 from feedsvc.errors import BuildError
 from feedsvc.feeds import EMPTY_FEED_TIME, FeedPage, archive_chunks
-from feedsvc.filesystem import FileKey
+from feedsvc.filesystem import FileKey, file_key
 from feedsvc.manifest import MARKER
 from feedsvc.output import FolderStore
 from feedsvc.packing import Row, pack, unpack
@@ -270,7 +270,8 @@ def _work(
         results: list[Parsed] = []
         contents: list[str | None] = []
         for name, key in block:
-            parsed, article, content = read_parsed(settings.articles / name, root, settings, key)
+            path = settings.articles / name
+            parsed, article, content = read_parsed(path, root, settings, key or file_key(path))
             if article is not None:
                 bodies[name] = article
             results.append(parsed)
