@@ -10,13 +10,12 @@ be read is deleted and rebuilt. Deleting the cache folder at any time is safe.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from importlib.resources import files
@@ -37,16 +36,16 @@ from feedsvc.cacherows import Entry as Entry
 from feedsvc.config import Settings
 from feedsvc.dating import EditRecord
 from feedsvc.errors import ConfigError
-from feedsvc.filesystem import open_private_file, private_folder
+from feedsvc.filesystem import FileLock, open_private_file, private_folder
 from feedsvc.history import History
 from feedsvc.historyrows import READ, TABLE, WRITE, read_history, write_history
 
 log = logging.getLogger("feedsvc")
+Statements = tuple[tuple[str, Sequence[Sequence[object]]], ...]  # what ``_write`` runs
 
 # Bump when the meaning of a row changes; the parser's own source is part of the
 # fingerprint too, so a change to how files are read empties the cache by itself.
-# 2: the edits table, filled as every file is read again; 3: the git history; 4: its
-# newest deletion, and the edits table's records of files seen deleted
+# 2: the edits table, filled as every file is read again; 3: the git history; 4: deletions
 FORMAT = 4
 DATABASE = "parse.sqlite3"
 LOCK = "lock"
@@ -106,23 +105,10 @@ def fingerprint(settings: Settings) -> str:
     return digest.hexdigest()
 
 
-class _FolderLock:
-    """An exclusive lock on the cache folder's lock file, across processes (flock)."""
-
-    def __init__(self, descriptor: int) -> None:
-        self._descriptor = descriptor
-
-    def __enter__(self) -> None:
-        fcntl.flock(self._descriptor, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc: object) -> None:
-        os.close(self._descriptor)  # releases the lock
-
-
-def _lock(database: Path, name: str = LOCK) -> _FolderLock:
+def _lock(database: Path, name: str = LOCK) -> FileLock:
     """Open the lock file ``name`` beside ``database``, never through a link; OSError when
     it cannot be made."""
-    return _FolderLock(open_private_file(database.parent / name))
+    return FileLock(open_private_file(database.parent / name))
 
 
 def make_site_folder(settings: Settings) -> Path | None:
@@ -174,6 +160,7 @@ class ParseCache:
         self.path = folder / DATABASE if folder is not None else None
         self._fingerprint = fingerprint(settings) if folder is not None else ""
         self._db: sqlite3.Connection | None = None
+        self._held: list[Callable[[], Statements]] | None = None  # see ``hold_writes``
         if self.path is not None:
             self._db = self._open(self.path)
 
@@ -306,15 +293,29 @@ class ParseCache:
         rows = self._rows("SELECT COUNT(*) FROM files")
         return int(rows[0][0]) if rows else 0
 
+    def hold_writes(self) -> None:
+        """Keep the rows ``update`` and ``update_edits`` are given from now on, unwritten,
+        until ``write_held`` or ``close``: a parallel build writes them while its
+        processes render, not while they wait (``benchmarks/scale.py``, cold ``--jobs 2``)."""
+        self._held = []
+
+    def write_held(self) -> None:
+        """Write the rows held since ``hold_writes``; write at once from now on."""
+        held, self._held = self._held or [], None
+        for statements in held:
+            self._write(*statements())
+
     def update(self, changed: Mapping[str, Entry], removed: Iterable[str]) -> None:
         """Store the rows of ``changed`` files and forget ``removed`` ones, in one transaction."""
-        self._write(
-            (
-                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [write_row(name, entry) for name, entry in changed.items()],
-            ),
-            ("DELETE FROM files WHERE name = ?", [(name,) for name in removed]),
-        )
+        insert = "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+        forget = ("DELETE FROM files WHERE name = ?", [(name,) for name in removed])
+        self._later(lambda: ((insert, [write_row(n, e) for n, e in changed.items()]), forget))
+
+    def _later(self, statements: Callable[[], Statements]) -> None:
+        if self._held is None:
+            self._write(*statements())
+        else:
+            self._held.append(statements)
 
     def edit_records(self) -> dict[str, EditRecord]:
         """Return the noticed-edit record of each file, by name; rows that do not read
@@ -324,12 +325,8 @@ class ParseCache:
 
     def update_edits(self, changed: Mapping[str, EditRecord]) -> None:
         """Store the records of ``changed`` files (those of deleted files included)."""
-        self._write(
-            (
-                "INSERT OR REPLACE INTO edits VALUES (?, ?, ?, ?)",
-                [(name, *write_edit(record)) for name, record in changed.items()],
-            ),
-        )
+        insert = "INSERT OR REPLACE INTO edits VALUES (?, ?, ?, ?)"
+        self._later(lambda: ((insert, [(n, *write_edit(r)) for n, r in changed.items()]),))
 
     def moved(self) -> dict[str, tuple[str, datetime]]:
         """Return the ETag and Last-Modified of each path in ``moved``; a row that does not
@@ -382,6 +379,8 @@ class ParseCache:
         self._write(("INSERT OR REPLACE INTO rendered VALUES (?, ?, ?, ?)", values))
 
     def close(self) -> None:
+        """Write what is held (``hold_writes``) and close the database."""
+        self.write_held()
         if self._db is not None:
             self._db.close()
             self._db = None

@@ -9,7 +9,7 @@ import os
 import secrets
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -193,10 +193,12 @@ def build(settings: Settings, strict: bool, ping: bool, full: bool) -> None:
         raise ConfigError("--ping needs a WebSub hub: --hub URL, FEEDSVC_HUB or the hub setting")
     require_articles(settings)
     check_out_folder(settings.out, settings.articles)
-    with collector_paused(), Builder(settings, build_jobs(settings, full)) as builder:
-        cache = ParseCache.for_settings(settings)
+    with (
+        collector_paused(),
+        Builder(settings, build_jobs(settings, full)) as builder,
+        closing(ParseCache.for_settings(settings)) as cache,
+    ):
         corpus = builder.load(cache)
-        cache.close()
         report(corpus)
         if strict and corpus.problems:
             click.echo(f"{len(corpus.problems)} problem(s); nothing written (--strict)", err=True)

@@ -12,7 +12,8 @@ and the site, its manifest, every file's bytes and mtime are those of one proces
 
 The processes are forked: they start with the package imported and the settings and
 their share of the file names in memory, and the articles they read stay in them (their
-text is most of what a build holds), so only summaries and headers are pickled.
+text is most of what a build holds), so only summaries and headers are pickled, as tuples
+(``packing``).
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ from feedsvc.cache import ParseCache
 from feedsvc.config import Settings
 from feedsvc.errors import BuildError
 from feedsvc.feeds import EMPTY_FEED_TIME, FeedPage, archive_chunks
-from feedsvc.filesystem import FileKey
+from feedsvc.filesystem import FileKey, file_key
 from feedsvc.manifest import MARKER
 from feedsvc.output import FolderStore
+from feedsvc.packing import Row, pack, unpack
 from feedsvc.pages import IndexPage
-from feedsvc.repository import Corpus, Fresh, load_corpus, read_parsed
+from feedsvc.repository import Corpus, Fresh, Parsed, load_corpus, read_parsed
 from feedsvc.resources import HTML, Resource, describe
 from feedsvc.site import Site, render_part, render_site
 from feedsvc.urls import article_path, index_page_count
@@ -49,6 +51,8 @@ Progress = Callable[[int], None] | None
 # What a build process rendered: resources by path (bodies left out), (signature, path)
 # of its article pages by id, and the number of files it wrote.
 Answer = tuple[dict[str, Resource], dict[str, tuple[str, str]], int]
+# What it sends of them: the paths, then the resources packed (``packing.pack``).
+Rendered = tuple[list[str], list[Row | None], dict[str, tuple[str, str]], int]
 PROGRESS_BATCH = 100  # pages a build process renders between two reports of its progress
 
 # render_site reads the resources, pages and moved of ``previous``, never its 404 page.
@@ -78,6 +82,7 @@ class Builder:
         self.jobs = jobs
         self._workers: list[_Worker] = []
         self._owners: dict[str, int] = {}  # by file name: the process that read it
+        self._cache: ParseCache | None = None  # its rows are written while they render
 
     def __enter__(self) -> Builder:
         return self
@@ -91,9 +96,16 @@ class Builder:
         self.close()
 
     def load(self, cache: ParseCache | None) -> Corpus:
-        """Return the corpus ``load_corpus`` returns, the files read by the build processes."""
-        reader = self._read if self.jobs > 1 else None
-        return load_corpus(self.settings, cache=cache, reader=reader)
+        """Return the corpus ``load_corpus`` returns, the files read by the build processes.
+
+        With processes, the rows ``cache`` learns are written once they render (``render``).
+        """
+        if self.jobs == 1:
+            return load_corpus(self.settings, cache=cache)
+        if cache is not None:
+            cache.hold_writes()
+            self._cache = cache
+        return load_corpus(self.settings, cache=cache, reader=self._read)
 
     def render(self, corpus: Corpus, store: FolderStore, progress: Progress) -> Site:
         """Render ``corpus`` into ``store`` (``output.build_site``'s ``render``); return the
@@ -102,12 +114,15 @@ class Builder:
             return render_site(corpus, self.settings, False, None, progress, store)
         if not self._workers:  # every file came from the parse cache
             self._read(self.settings.articles.resolve(), [])
-        payload = pickle.dumps((corpus.articles, corpus.deleted), pickle.HIGHEST_PROTOCOL)
+        packed = pack(Summary, corpus.articles)
+        payload = pickle.dumps((packed, corpus.deleted), pickle.HIGHEST_PROTOCOL)
         shares = share_paths(corpus.articles, self._owners, self.jobs, self.settings)
         for worker, paths in zip(self._workers, shares, strict=True):
             worker.conn.send_bytes(payload)
             worker.conn.send((paths, (store.folder, store.live, store.published)))
-        answers: list[Answer] = self._gather("rendered", progress)
+        if self._cache is not None:
+            self._cache.write_held()
+        answers = [_unpack_rendered(sent) for sent in self._gather("rendered", progress)]
         store.written += sum(written for _, _, written in answers)
         previous = merge_parts(corpus.articles, answers)
         return render_site(corpus, self.settings, False, previous, None, store)
@@ -137,8 +152,10 @@ class Builder:
             self._workers.append(_Worker(number, process, ours))
             self._owners.update((name, number) for name, _ in block)
         fresh: dict[str, Fresh] = {}
-        for answers in self._gather("read", None):
-            fresh.update((name, (parsed, None, content)) for name, parsed, content in answers)
+        for names, keys, summaries, problems, contents in self._gather("read", None):
+            columns = (names, keys, unpack(Summary, summaries), problems, contents)
+            for name, key, summary, found, content in zip(*columns, strict=True):
+                fresh[name] = (Parsed(key, summary, found), None, content)
         return fresh
 
     def _gather(self, kind: str, progress: Progress) -> list[Any]:
@@ -238,6 +255,12 @@ def merge_parts(articles: Sequence[Summary], answers: Sequence[Answer]) -> Site:
     return Site(resources, _NO_PAGE, (), memo)
 
 
+def _unpack_rendered(sent: Rendered) -> Answer:
+    paths, rows, signed, written = sent
+    resources = unpack(Resource, rows)
+    return {p: r for p, r in zip(paths, resources, strict=True) if r is not None}, signed, written
+
+
 def _work(
     conn: Connection, settings: Settings, root: Path, block: Sequence[tuple[str, FileKey | None]]
 ) -> None:
@@ -245,20 +268,26 @@ def _work(
     into the folder sent, send their resources (bodies left out) and page signatures."""
     try:
         bodies: dict[str, Article] = {}  # by file name
-        answers = []
+        results: list[Parsed] = []
+        contents: list[str | None] = []
         for name, key in block:
-            parsed, article, content = read_parsed(settings.articles / name, root, settings, key)
+            path = settings.articles / name
+            parsed, article, content = read_parsed(path, root, settings, key or file_key(path))
             if article is not None:
                 bodies[name] = article
-            answers.append((name, parsed, content))
-        conn.send(("read", answers))
+            results.append(parsed)
+            contents.append(content)
+        summaries = pack(Summary, (parsed.article for parsed in results))
+        problems = [parsed.problems for parsed in results]
+        keys = [parsed.key for parsed in results]
+        conn.send(("read", ([name for name, _ in block], keys, summaries, problems, contents)))
         try:
-            articles: tuple[Summary, ...]
-            articles, deleted = pickle.loads(conn.recv_bytes())
+            rows, deleted = pickle.loads(conn.recv_bytes())
             paths, (folder, live, published) = conn.recv()
         except EOFError:  # no rendering here: a build on an earlier output, or a failed one
             return
         # A duplicate id's file was read too: an article's text is that of its own file.
+        articles = tuple(a for a in unpack(Summary, rows) if a is not None)
         kept = {a.id: bodies[a.source] for a in articles if a.source in bodies}
         corpus = Corpus(articles, (), settings=settings, bodies=kept, deleted=deleted)
         report = _Reporter(conn)
@@ -267,7 +296,8 @@ def _work(
         report.flush()
         signed = {key: (signature, path) for key, (_, signature, path) in pages.items()}
         mine = {key: value for key, value in signed.items() if value[1] in paths}
-        conn.send(("rendered", (resources, mine, store.written)))
+        packed = pack(Resource, resources.values())
+        conn.send(("rendered", (list(resources), packed, mine, store.written)))
     except BaseException as exc:  # the parent reports it, in one line, and stops the build
         _send_failure(conn, exc)
         sys.exit(1)

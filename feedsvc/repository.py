@@ -65,6 +65,7 @@ class Parsed(NamedTuple):  # a tuple: one per file, made again for each file per
 Fresh = tuple[Parsed, Article | None, str | None]
 # Reads the files named, with their keys, below the resolved folder given (``read_parsed``
 # of each, perhaps in other processes; see parallel.py); returns what each gave, by name.
+# A key None is taken by the reader just before it reads the file (``file_key``).
 Reader = Callable[[Path, Sequence[tuple[str, FileKey | None]]], Mapping[str, Fresh]]
 
 
@@ -214,10 +215,15 @@ def load_corpus(
     folder itself cannot be read. One bad file never stops the others. ``reader`` reads
     the files that must be read (all at once, before any is taken); the articles it keeps
     are not in the corpus' ``bodies``. Its results are taken in the same order as those
-    read here, so the corpus is the same. ``progress`` is called with 1 after each file.
+    read here, so the corpus is the same; with nothing to reuse (no ``previous``, no rows
+    in ``cache``) the folder is listed without a stat, and the reader takes each key.
+    ``progress`` is called with 1 after each file.
     """
     root = _resolved(settings)
     known: Mapping[str, Parsed] = previous.parsed if previous is not None else {}
+    if keys is None and reader is not None and not known and (cache is None or not cache.count()):
+        # Nothing to reuse: the reader takes each file's key as it reads, on its cores.
+        keys = dict.fromkeys(list_article_names(settings.articles))
     listed = None
     if keys is None and cache is not None and cache.enabled and not known:
         listed = _folder_keys_aside(settings.articles)  # stats while the rows load
@@ -309,6 +315,7 @@ class _Loading:
             entry = _to_cache(result)
             if entry is not None:
                 self.changed[name] = entry
+            key = key if key is not None else result.key  # taken by the reader (see Reader)
             if content is not None and key is not None:
                 self.edits.notice(name, content, key[1])
         self.parsed[name] = result

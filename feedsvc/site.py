@@ -367,7 +367,7 @@ def _render_sitemaps(
     page they list."""
     # Articles oldest first, then the index pages: a new article changes the last part
     # only, so the others are not rendered again (their signatures stay the same).
-    locations = [(pages[a.id][2].lstrip("/"), a.updated) for a in reversed(source.articles)]
+    locations = [(pages[a.id][2], a.updated) for a in reversed(source.articles)]
     count = index_page_count(len(source.articles), settings.page_size)
     locations += [(index_path(number), updated) for number in range(1, count + 1)]
     emit_sitemaps(run, settings, locations, updated, cache_policy(settings))

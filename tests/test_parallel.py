@@ -7,8 +7,10 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ import feedsvc.pages
 import feedsvc.site
 from feedsvc import parallel
 from feedsvc.articles import Article, Summary
+from feedsvc.cache import DATABASE
 from feedsvc.cli import cli
 from feedsvc.config import Settings
 from feedsvc.output import MARKER, build_site, read_manifest
@@ -166,6 +169,27 @@ def pages_rendered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[
 
     monkeypatch.setattr(feedsvc.site, "render_index_page", logged)
     return lambda: [int(line) for line in log.read_text().split()] if log.exists() else []
+
+
+def cache_rows(folder: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of the parse cache's tables of files read and of edits noticed."""
+    (database,) = folder.rglob(DATABASE)
+    with closing(sqlite3.connect(database)) as db:
+        return {
+            table: sorted(db.execute(f"SELECT * FROM {table}").fetchall())
+            for table in ("files", "edits")
+        }
+
+
+def test_a_cold_build_leaves_the_cache_rows_of_one(
+    make: Callable[..., Result], corpus_dir: Path, tmp_path: Path
+) -> None:
+    # The processes take each file's key as they read it (nothing listed them first).
+    assert make(tmp_path / "one", 1, "cache-one").exit_code == 0
+    assert make(tmp_path / "two", 2, "cache-two").exit_code == 0
+    one, two = cache_rows(tmp_path / "cache-one"), cache_rows(tmp_path / "cache-two")
+    assert len(one["files"]) == len(os.listdir(corpus_dir)) and one["edits"]
+    assert one == two
 
 
 def test_edits_noticed_through_the_cache_are_dated_alike(
