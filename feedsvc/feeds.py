@@ -1,4 +1,5 @@
-"""RSS 2.0, Atom 1.0 and JSON Feed 1.1 documents as bytes. The only module that uses feedgen.
+"""RSS 2.0 and Atom 1.0 documents as bytes (JSON Feed 1.1: jsonfeed.py). The only module
+that uses feedgen.
 
 What an entry carries is ``entries.Entry``; what a document carries besides its entries
 is ``Frame``. ``FeedgenWriter`` gives both to feedgen: the reference output. The RSS and
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import html
-import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,11 +25,10 @@ from lxml import etree
 from feedsvc import __version__
 from feedsvc.articles import Article, Summary
 from feedsvc.config import Settings
-from feedsvc.entries import JSON_ITEM, Entry, entry_of
+from feedsvc.entries import Entry, entry_of
 from feedsvc.feedtemplates import SHAPE, text_values, write_document
 from feedsvc.urls import FEED_PATHS, archive_path
 
-JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # Atom needs an <updated> even for a feed with no entries; a fixed instant keeps
 # such a feed byte-identical across builds.
 EMPTY_FEED_TIME = datetime(1970, 1, 1, tzinfo=UTC)
@@ -357,51 +356,3 @@ def _utc_offset(offset: timedelta | None) -> str:
     if offset.microseconds:
         return f"{text}{seconds:02d}.{offset.microseconds:06d}"
     return f"{text}{seconds:02d}" if seconds else text
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
-
-
-def json_item(entry: Entry) -> dict[str, object]:
-    """Return the JSON Feed item of ``entry``, each field under its ``JSON_ITEM`` member.
-
-    JSON Feed requires ``content_html`` or ``content_text``: an article without
-    paragraphs, which has no content in RSS and Atom, carries its summary (its standfirst,
-    or its title) as ``content_text``. Raises TypeError for an Entry field that has no
-    member: none is ever left out.
-    """
-    missing = set(entry._fields) - JSON_ITEM.keys()
-    if missing:
-        raise TypeError(f"Entry fields without a JSON Feed member in JSON_ITEM: {sorted(missing)}")
-    item: dict[str, object] = {}
-    for name, (member, optional) in JSON_ITEM.items():
-        value = getattr(entry, name)
-        if optional and not value:
-            continue
-        if isinstance(value, datetime):
-            item[member] = _rfc3339(value)
-        else:
-            item[member] = list(value) if isinstance(value, tuple) else value
-    if not entry.content:
-        item["content_text"] = entry.summary
-    return item
-
-
-def build_json(articles: Sequence[Article], settings: Settings) -> bytes:
-    """Return the JSON Feed 1.1 document of ``articles``."""
-    document = {
-        "version": JSON_FEED_VERSION,
-        "title": settings.title,
-        "home_page_url": settings.base_url,
-        "feed_url": settings.url(FEED_PATHS["json"]),
-        "description": settings.description,
-        "language": settings.language,
-        "authors": [{"name": settings.author}],
-    }
-    if settings.icon is not None:
-        document["icon"] = document["favicon"] = settings.url(settings.icon.path)
-    if settings.hubs:
-        document["hubs"] = [{"type": "WebSub", "url": hub} for hub in settings.hubs]
-    document["items"] = [json_item(entry_of(article, settings)) for article in articles]
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

@@ -19,9 +19,9 @@ from feedsvc.feeds import (
     FeedPage,
     archive_chunks,
     build_documents,
-    build_json,
     feed_updated,
 )
+from feedsvc.jsonfeed import build_json
 from feedsvc.ordering import Validators, keep_in_order
 from feedsvc.pages import IndexPage, render_article_page, render_index_page, render_not_found
 from feedsvc.resources import (

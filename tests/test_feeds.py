@@ -25,7 +25,8 @@ from feedsvc import __version__
 from feedsvc.articles import Article, clean_text
 from feedsvc.config import Settings
 from feedsvc.entries import entry_id
-from feedsvc.feeds import build_atom, build_json, build_rss
+from feedsvc.feeds import build_atom, build_rss
+from feedsvc.jsonfeed import build_json
 from feedsvc.repository import Corpus, load_corpus
 from feedsvc.site import Site, render_site
 from tests.conftest import BASE_URL, SAMPLE_ARTICLES
