@@ -61,21 +61,15 @@ def notice(record: EditRecord | None, content: str, mtime_ns: int, zone: tzinfo)
         return EditRecord(content, None)
     if record.content == content:
         return record
-    edited = _moment(mtime_ns, zone)
+    edited = mtime_moment(mtime_ns, zone)
     if record.edited is not None and edited <= record.edited:
         edited = record.edited + timedelta(seconds=1)
     return EditRecord(content, edited)
 
 
-def deletion_moment(folder_mtime_ns: int, zone: tzinfo) -> datetime:
-    """Return the time of the deletions found when the articles folder's mtime is
-    ``folder_mtime_ns``."""
-    return _moment(folder_mtime_ns, zone)
-
-
-def _moment(mtime_ns: int, zone: tzinfo) -> datetime:
-    """Return an mtime cut to the second; one out of range (touch -d 12000-01-01) is cut
-    to the range datetimes have."""
+def mtime_moment(mtime_ns: int, zone: tzinfo) -> datetime:
+    """Return an mtime cut to the second, as edits and deletions are dated; one out of
+    range (touch -d 12000-01-01) is cut to the range datetimes have."""
     seconds = min(max(mtime_ns // 1_000_000_000, 0), _LATEST)
     return datetime.fromtimestamp(seconds, zone)
 

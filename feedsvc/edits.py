@@ -15,7 +15,7 @@ from pathlib import Path
 from feedsvc.articles import Summary
 from feedsvc.cache import ParseCache
 from feedsvc.config import Settings
-from feedsvc.dating import DELETED, EditRecord, deletion_moment, deletion_time, edit_time, notice
+from feedsvc.dating import DELETED, EditRecord, deletion_time, edit_time, mtime_moment, notice
 from feedsvc.errors import HistoryError
 from feedsvc.history import History, load_history
 
@@ -36,11 +36,11 @@ class EditLedger:
 
     def forget(self, listed: Collection[str], folder: Path) -> None:
         """Record as deleted every file with a record that is not in ``listed`` (the
-        candidate names of ``folder`` now), at the folder's mtime (``dating.deletion_moment``)."""
+        candidate names of ``folder`` now), at the folder's mtime (``dating.mtime_moment``)."""
         names = self.records.keys() - listed
         fresh = [name for name in names if self.records[name].content != DELETED]
         try:
-            moment = deletion_moment(os.stat(folder).st_mtime_ns, self.zone) if fresh else None
+            moment = mtime_moment(os.stat(folder).st_mtime_ns, self.zone) if fresh else None
         except OSError:  # gone since it was listed: the next load finds them
             moment = None
         if moment is not None:
@@ -56,16 +56,15 @@ class EditLedger:
         """Return the time of the newest deletion by ``source`` (``dating.deletion_time``),
         after ``forget``."""
         dirty = history.dirty if history is not None else frozenset()
-        found = [(name, r.edited) for name, r in self.gone.items() if r.edited is not None]
-        newest = self.records.get(NEWEST)
-        if newest is not None and newest.edited is not None:
-            found.append((NEWEST, newest.edited))
+        newest = self.records.get(NEWEST)  # the gone files' own times count if it is lost
+        found = {**self.gone, **({NEWEST: newest} if newest is not None else {})}
+        times = {name: r.edited for name, r in found.items() if r.edited is not None}
         deleted = deletion_time(
             source,
             history.deleted if history is not None else None,
             history is not None and not history.shallow,
-            max((moment for _, moment in found), default=None),
-            max((moment for name, moment in found if name in dirty), default=None),
+            max(times.values(), default=None),
+            max((moment for name, moment in times.items() if name in dirty), default=None),
         )
         return deleted.astimezone(self.zone) if deleted is not None else None
 
@@ -96,17 +95,9 @@ class EditLedger:
                 continue
             edited = _edit_time(summary, source, history, self.records.get(summary.source))
             edited = edited.astimezone(self.zone) if edited is not None else None
-            if not _same(edited, summary.edited):
+            if edited != summary.edited:
                 result[index] = dataclasses.replace(summary, edited=edited)
         return result
-
-
-def _same(one: datetime | None, other: datetime | None) -> bool:
-    """Tell whether two times are the same instant in the same zone (``==`` compares
-    instants only)."""
-    if one is None or other is None:
-        return one is other
-    return one == other and one.tzinfo == other.tzinfo
 
 
 def _edit_time(

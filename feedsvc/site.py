@@ -88,8 +88,7 @@ def site_updated(source: Source) -> datetime:
     """Return the site's update time: the newest change of any article, deletions
     included (``feeds.feed_updated``, and ``source.deleted``); never the build time."""
     updated = feed_updated(source.articles)
-    deleted = source.deleted
-    return updated if deleted is None or deleted <= updated else deleted
+    return updated if source.deleted is None else max(updated, source.deleted)
 
 
 def cache_policy(settings: Settings) -> str:

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from feedsvc.dating import (
     EditRecord,
     content_hash,
-    deletion_moment,
     deletion_time,
     edit_time,
+    mtime_moment,
     notice,
 )
 
@@ -143,5 +143,5 @@ def test_a_deletion_not_committed_yet_counts_when_newer_than_gits() -> None:
 
 def test_deletions_are_dated_by_the_folder_mtime_cut_to_the_second() -> None:
     moment = datetime(2024, 2, 3, 4, 5, 6, tzinfo=UTC)
-    assert deletion_moment(ns(moment) + SECOND - 1, ZONE) == moment
-    assert deletion_moment(ns(moment), ZONE).utcoffset() == timedelta(hours=1)
+    assert mtime_moment(ns(moment) + SECOND - 1, ZONE) == moment
+    assert mtime_moment(ns(moment), ZONE).utcoffset() == timedelta(hours=1)
