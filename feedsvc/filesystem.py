@@ -7,6 +7,7 @@ from here, so each is written and tested once.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -33,19 +34,20 @@ def file_key(path: str | Path) -> FileKey | None:
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
-def write_atomically(path: Path, body: bytes) -> None:
+def write_atomically(path: Path | str, body: bytes) -> None:
     """Write ``body`` to ``path`` in one step: a reader sees the old file or the new one, whole.
 
     The bytes go to a temporary file (mode 600) in the same folder, renamed over ``path``
     only once complete; on any error the temporary file is removed and the error raised.
     """
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(body)
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
         raise
 
 

@@ -271,7 +271,7 @@ def _work(
         results: list[Parsed] = []
         contents: list[str | None] = []
         for name, key in block:
-            path = settings.articles / name
+            path = os.path.join(settings.articles, name)
             parsed, article, content = read_parsed(path, root, settings, key or file_key(path))
             if article is not None:
                 bodies[name] = article

@@ -95,7 +95,7 @@ class Corpus:
         """
         article = summary if isinstance(summary, Article) else self.bodies.get(summary.id)
         if article is None:
-            path = self.settings.articles / summary.source
+            path = os.path.join(self.settings.articles, summary.source)  # no Path: see read_article
             try:
                 article, _ = load_article(path, self.settings.articles.resolve(), self.settings)
             except ArticleError:
@@ -122,7 +122,7 @@ class Corpus:
         return [self.full(summary) for summary in summaries]
 
 
-def decode_article(path: Path, data: bytes) -> tuple[str, list[Problem]]:
+def decode_article(path: Path | str, data: bytes) -> tuple[str, list[Problem]]:
     """Decode UTF-8 bytes and remove what XML cannot carry.
 
     Returns the text and the warnings. Raises ArticleError for binary or non-UTF-8 files:
@@ -150,18 +150,23 @@ def decode_article(path: Path, data: bytes) -> tuple[str, list[Problem]]:
     return text, warnings
 
 
-def load_article(path: Path, root: Path, settings: Settings) -> tuple[Article, list[Problem]]:
+def load_article(path: Path | str, root: Path, settings: Settings) -> tuple[Article, list[Problem]]:
     """Read, decode and parse one file. Return the Article and warnings; raise ArticleError."""
     article, warnings, _ = read_article(path, root, settings)
     return article, warnings
 
 
-def read_article(path: Path, root: Path, settings: Settings) -> tuple[Article, list[Problem], str]:
-    """``load_article``, and the hash of the file's bytes (``dating.content_hash``)."""
+def read_article(
+    path: Path | str, root: Path, settings: Settings
+) -> tuple[Article, list[Problem], str]:
+    """``load_article``, and the hash of the file's bytes (``dating.content_hash``).
+
+    ``path`` may be a string: a load reads 100,000 files, and a Path of each interns its
+    name for the life of the process."""
     data = read_article_bytes(path, root, settings.max_file_bytes)
     text, warnings = decode_article(path, data)
     try:
-        article = parse_article(path.name, text, settings.zone, settings.chrome_lines)
+        article = parse_article(os.path.basename(path), text, settings.zone, settings.chrome_lines)
     except ArticleError as exc:
         raise ArticleError(path, exc.reason) from None
     return article, warnings, content_hash(data)
@@ -310,7 +315,7 @@ class _Loading:
         article = None
         if result is None:
             if fresh is None:
-                fresh = read_parsed(self.settings.articles / name, self.root, self.settings, key)
+                fresh = read_parsed(self.prefix + name, self.root, self.settings, key)
             result, article, content = fresh
             entry = _to_cache(result)
             if entry is not None:
@@ -354,7 +359,7 @@ class _Loading:
         )
 
 
-def read_parsed(path: Path, root: Path, settings: Settings, key: FileKey | None) -> Fresh:
+def read_parsed(path: Path | str, root: Path, settings: Settings, key: FileKey | None) -> Fresh:
     """Read one file as a load does: a bad file gives its problem, never an exception."""
     try:
         article, warnings, content = read_article(path, root, settings)

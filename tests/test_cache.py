@@ -75,8 +75,8 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     names: list[str] = []
     original = repository.read_article
 
-    def counting(path: Path, root: Path, settings: Settings) -> Any:
-        names.append(path.name)
+    def counting(path: Path | str, root: Path, settings: Settings) -> Any:
+        names.append(os.path.basename(path))
         return original(path, root, settings)
 
     monkeypatch.setattr(repository, "read_article", counting)
@@ -164,8 +164,8 @@ def test_a_server_restart_parses_no_file(cached: Settings, monkeypatch: pytest.M
     parsed: list[str] = []
     original = repository.read_parsed
 
-    def counting(path: Path, *args: Any) -> Any:
-        parsed.append(path.name)
+    def counting(path: Path | str, *args: Any) -> Any:
+        parsed.append(os.path.basename(path))
         return original(path, *args)
 
     monkeypatch.setattr(repository, "read_parsed", counting)

@@ -280,8 +280,8 @@ def kill() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def explode_reading(path: Path, *args: Any) -> Any:
-    raise RuntimeError(f"cannot read {path.name}")
+def explode_reading(path: Path | str, *args: Any) -> Any:
+    raise RuntimeError(f"cannot read {os.path.basename(path)}")
 
 
 FAILURES = {
