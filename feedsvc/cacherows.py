@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from feedsvc.articles import FileName, Summary, parse_file_name
 from feedsvc.dating import DELETED, EditRecord
-from feedsvc.filesystem import FileKey
+from feedsvc.filesystem import FileKey, key_fields, make_key
 
 Rendered = tuple[str, int, int | None]  # ETag, size, gzip size
 
@@ -107,7 +107,7 @@ def write_row(name: str, entry: Entry) -> tuple[object, ...]:
         published, zone = _stored_time(summary.published)
         article = (summary.id, published, zone, summary.digest)
         article += (summary.number,)
-    return (name, *entry.key, *article, json.dumps(entry.problems))
+    return (name, *key_fields(entry.key), *article, json.dumps(entry.problems))
 
 
 WHOLE_ROWS = """
@@ -146,14 +146,14 @@ def read_entry(row: tuple[Any, ...]) -> Entry | None:
             problems = tuple((str(reason), bool(skipped)) for reason, skipped in json.loads(bad))
         if ident is None:
             # A file gives an article or a problem: a row with neither is not as written.
-            return Entry((size, mtime, ctime, ino), None, problems) if problems else None
+            return Entry(make_key(size, mtime, ctime, ino), None, problems) if problems else None
         moment = _loaded_time(published, zone)
     except (ValueError, TypeError, KeyError):
         return None
     if len(digest) != 32 or digest.strip(_HEX_DIGITS) or not _names_article(name, ident, number):
         return None
     summary = Summary(ident, name, moment, digest=digest, number=number)
-    return Entry((size, mtime, ctime, ino), summary, problems)
+    return Entry(make_key(size, mtime, ctime, ino), summary, problems)
 
 
 def write_edit(record: EditRecord) -> tuple[str, str | None, str | None]:

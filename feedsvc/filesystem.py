@@ -18,8 +18,11 @@ import tempfile
 from pathlib import Path
 
 # Size, mtime, ctime (chmod, rename) and inode of a file, links followed: a file whose key
-# is unchanged since it was read is not read again.
-FileKey = tuple[int, int, int, int]
+# is unchanged since it was read is not read again. One int (``make_key``): a server holds
+# one per article file, twice while it loads, and a tuple of four took 200 bytes, this 56.
+FileKey = int
+_BITS = 64
+_MASK = (1 << _BITS) - 1
 
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
@@ -31,7 +34,22 @@ def file_key(path: str | Path) -> FileKey | None:
         info = os.stat(path)
     except OSError:
         return None
-    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+    return make_key(info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
+
+def make_key(size: int, mtime_ns: int, ctime_ns: int, ino: int) -> FileKey:
+    """Return the key of these four stat fields, each kept exactly (``key_fields``)."""
+    return (((size << _BITS | mtime_ns & _MASK) << _BITS | ctime_ns & _MASK) << _BITS) | ino & _MASK
+
+
+def _signed(field: int) -> int:
+    return field - (1 << _BITS) if field >> (_BITS - 1) else field
+
+
+def key_fields(key: FileKey) -> tuple[int, int, int, int]:
+    """Return the size, mtime, ctime (ns) and inode number ``key`` was made of."""
+    mtime, ctime = _signed(key >> 2 * _BITS & _MASK), _signed(key >> _BITS & _MASK)
+    return key >> 3 * _BITS, mtime, ctime, key & _MASK
 
 
 def write_atomically(path: Path | str, body: bytes) -> None:

@@ -26,6 +26,7 @@ from feedsvc.edits import EditLedger, load_git_history
 from feedsvc.errors import ArticleError, ArticlesDirError
 from feedsvc.filesystem import FileKey as FileKey
 from feedsvc.filesystem import file_key as file_key
+from feedsvc.filesystem import key_fields
 from feedsvc.history import History
 from feedsvc.listing import _folder_keys_aside
 from feedsvc.listing import folder_keys as folder_keys
@@ -322,7 +323,7 @@ class _Loading:
                 self.changed[name] = entry
             key = key if key is not None else result.key  # taken by the reader (see Reader)
             if content is not None and key is not None:
-                self.edits.notice(name, content, key[1])
+                self.edits.notice(name, content, key_fields(key)[1])
         self.parsed[name] = result
         if result.problems:
             self.problems.extend(result.problems)

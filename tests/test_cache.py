@@ -822,6 +822,7 @@ OPEN_TOGETHER = """
 import logging, sys, time
 from pathlib import Path
 from feedsvc.cache import Entry, ParseCache
+from feedsvc.filesystem import make_key
 from feedsvc.config import Settings
 logging.basicConfig(level=logging.WARNING)
 articles, cache_dir, start, name = sys.argv[1:5]
@@ -829,7 +830,7 @@ while time.time() < float(start):
     pass
 cache = ParseCache.for_settings(Settings(articles=Path(articles), cache_dir=Path(cache_dir)))
 assert cache.enabled, "no cache"
-cache.update({name: Entry((1, 2, 3, 4), None, (("a problem", True),))}, ())
+cache.update({name: Entry(make_key(1, 2, 3, 4), None, (("a problem", True),))}, ())
 """
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import feedsvc.reading
 from feedsvc.articles import clean_text, looks_binary, needs_cleaning
 from feedsvc.errors import ArticleError
+from feedsvc.filesystem import file_key, key_fields, make_key
 from feedsvc.repository import Problem, decode_article, read_article_bytes
 
 LIMIT = 1000
@@ -237,3 +238,27 @@ CHARACTERS = st.one_of(
 )
 def test_decoding_agrees_with_the_reference(data: bytes) -> None:
     assert decoded(decode_article, data) == decoded(reference_decode, data)
+
+
+SIGNED_NS = st.integers(-(2**63), 2**63 - 1)
+
+
+@given(st.integers(0, 2**62), SIGNED_NS, SIGNED_NS, st.integers(0, 2**64 - 1))
+@example(0, -1, -1, 0)
+@example(2**40, 2**63 - 1, -(2**63), 2**64 - 1)
+def test_a_file_key_keeps_each_stat_field(size: int, mtime: int, ctime: int, ino: int) -> None:
+    # One int stands for four fields: any change to one is a change of key, read back whole.
+    fields = (size, mtime, ctime, ino)
+    assert key_fields(make_key(*fields)) == fields
+
+
+def test_a_file_key_changes_with_each_field(folder: Path) -> None:
+    path = folder / "001_0000000000000001.txt"
+    path.write_bytes(b"one")
+    first = file_key(path)
+    assert first is not None
+    size, mtime, ctime, ino = key_fields(first)
+    info = os.stat(path)
+    assert (size, mtime, ctime, ino) == (3, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 1))  # same size, same inode
+    assert file_key(path) != first
