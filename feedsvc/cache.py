@@ -378,6 +378,19 @@ class ParseCache:
         values = [(signature, *rendered) for signature, rendered in rows]
         self._write(("INSERT OR REPLACE INTO rendered VALUES (?, ?, ?, ?)", values))
 
+    def keep_rendered(self, signatures: Iterable[str]) -> None:
+        """Forget the rendered bodies of every signature but ``signatures`` (a complete
+        site's): each edit and each release leaves rows no path asks for any more, which
+        a restart would read into memory all the same."""
+        keep = "INSERT OR IGNORE INTO temp.keep VALUES (?)"
+        self._write(
+            ("CREATE TEMP TABLE IF NOT EXISTS keep (signature TEXT PRIMARY KEY)", [()]),
+            ("DELETE FROM temp.keep", [()]),
+            (keep, [(signature,) for signature in signatures]),
+            ("DELETE FROM rendered WHERE signature NOT IN (SELECT signature FROM keep)", [()]),
+            ("DELETE FROM temp.keep", [()]),
+        )
+
     def close(self) -> None:
         """Write what is held (``hold_writes``) and close the database."""
         self.write_held()

@@ -201,6 +201,9 @@ class SiteState:
             previous, self.site = self.site, site
             if self._cache is not None and (previous is None or previous.moved != site.moved):
                 self._cache.replace_moved(site.moved)
+            if first and self._cache is not None and self._store is not None:
+                stored = site.resources.values()
+                self._cache.keep_rendered(r.signature for r in stored if r.store is not None)
             self._keys = {name: parsed.key for name, parsed in corpus.parsed.items()}
             self._corpus = corpus
             announce_changes(previous, site, self.settings)  # in the background, never blocks

@@ -911,3 +911,24 @@ def test_the_store_writes_its_rows_as_it_goes(
     assert sorted(cache.rendered()) == ["s0", "s1", "s2"]
     assert store.read(cache.rendered()["s2"][0], False) == b"body 2"
     cache.close()
+
+
+def test_a_server_start_forgets_the_bodies_no_path_asks_for(served: Settings) -> None:
+    # A new title changes every page and feed: the rows of the old ones would otherwise
+    # be read into memory by every restart, however many releases and edits ago.
+    before = SiteState(served)
+    assert before.refresh()
+    assert before.site is not None
+    old = {r.signature for r in before.site.resources.values() if r.body is None}
+    retitled = dataclasses.replace(served, title="Another title")
+    after = SiteState(retitled)
+    assert after.refresh()
+    assert after.site is not None
+    new = {r.signature for r in after.site.resources.values() if r.body is None}
+    assert new and not new & old
+    assert set(ParseCache.for_settings(retitled).rendered()) == new
+    # The old site starts again, whole, rendering what was forgotten.
+    again = SiteState(served)
+    assert again.refresh()
+    assert again.site is not None
+    assert_same_site(again.site, render_site(load_corpus(served), served))
