@@ -261,8 +261,9 @@ class ParseCache:
         except sqlite3.Error as exc:
             self._failed(exc)
 
-    def _write(self, *statements: tuple[str, Sequence[Sequence[object]]]) -> None:
-        """Run each ``(statement, rows)`` with executemany, all in one transaction."""
+    def _write(self, *statements: tuple[str, Iterable[Sequence[object]]]) -> None:
+        """Run each ``(statement, rows)`` with executemany, all in one transaction (rows
+        may be an iterator, never empty then)."""
         if self._db is None or not any(rows for _, rows in statements):
             return
         try:
@@ -386,7 +387,7 @@ class ParseCache:
         self._write(
             ("CREATE TEMP TABLE IF NOT EXISTS keep (signature TEXT PRIMARY KEY)", [()]),
             ("DELETE FROM temp.keep", [()]),
-            (keep, [(signature,) for signature in signatures]),
+            (keep, ((signature,) for signature in signatures)),  # no list of 109,000
             ("DELETE FROM rendered WHERE signature NOT IN (SELECT signature FROM keep)", [()]),
             ("DELETE FROM temp.keep", [()]),
         )
