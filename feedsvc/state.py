@@ -156,59 +156,63 @@ class SiteState:
         logged and the last good site stays in place.
         """
         with self._lock:
+            # Workers start together: the first reads and renders into the cache
+            # folder, the others wait and then take it from there.
+            first = self.site is None or not self.site.complete
             try:
-                # Workers start together: the first reads and renders into the cache
-                # folder, the others wait and then take it from there.
-                first = self.site is None or not self.site.complete
                 with first_start(self.settings) if first else nullcontext():
-                    keys = self._listing(changed)
-                    if keys == self._keys:
-                        return False
-                    self._open_cache()
-                    # Files loaded, then article pages rendered: the pace of Retry-After.
-                    advance = None
-                    if first:
-                        self._pace.start(2 * len(keys))
-                        advance = self._pace.advance
-                    corpus = load_corpus(
-                        self.settings,
-                        self._corpus,
-                        self._cache,
-                        keep_bodies=False,
-                        keys=keys,
-                        progress=advance,
-                    )
-                    # Only resources whose inputs changed are rendered.
-                    published = self._cache.moved() if self._cache and first else None
-                    site = render_site(
-                        corpus,
-                        self.settings,
-                        previous=self.site,
-                        progress=advance,
-                        store=self._store,
-                        published=published,
-                    )
-                    self._pace.finish()
+                    rendered = self._render(changed, first)
             except (FeedsvcError, OSError) as exc:
                 log.error("rebuild failed, still serving the last good site: %s", exc)
                 return False
-            for problem in corpus.problems:
-                log.warning("%s", problem)
-            log.info(
-                "serving %d articles (%d problems)", len(corpus.articles), len(corpus.problems)
-            )
-            # The keys of the corpus, not of the listing: equal, and the tuples kept once.
-            previous, self.site = self.site, site
-            if self._cache is not None and (previous is None or previous.moved != site.moved):
-                self._cache.replace_moved(site.moved)
-            if first and self._cache is not None and self._store is not None:
-                stored = site.resources.values()
-                self._cache.keep_rendered(r.signature for r in stored if r.store is not None)
-            self._keys = {name: parsed.key for name, parsed in corpus.parsed.items()}
-            self._corpus = corpus
-            announce_changes(previous, site, self.settings)  # in the background, never blocks
+            if rendered is None:
+                return False
+            self._serve(*rendered, first)
         return_free_memory()
         return True
+
+    def _render(self, changed: set[str] | None, first: bool) -> tuple[Corpus, Site] | None:
+        """Load the articles and render the site; None when no file changed."""
+        keys = self._listing(changed)
+        if keys == self._keys:
+            return None
+        self._open_cache()
+        # Files loaded, then article pages rendered: the pace of Retry-After.
+        advance = None
+        if first:
+            self._pace.start(2 * len(keys))
+            advance = self._pace.advance
+        corpus = load_corpus(
+            self.settings, self._corpus, self._cache, keep_bodies=False, keys=keys, progress=advance
+        )
+        # Only resources whose inputs changed are rendered.
+        published = self._cache.moved() if self._cache and first else None
+        site = render_site(
+            corpus,
+            self.settings,
+            previous=self.site,
+            progress=advance,
+            store=self._store,
+            published=published,
+        )
+        self._pace.finish()
+        return corpus, site
+
+    def _serve(self, corpus: Corpus, site: Site, first: bool) -> None:
+        """Serve ``site`` from now on; keep what the next refresh and restart start from."""
+        for problem in corpus.problems:
+            log.warning("%s", problem)
+        log.info("serving %d articles (%d problems)", len(corpus.articles), len(corpus.problems))
+        previous, self.site = self.site, site
+        if self._cache is not None and (previous is None or previous.moved != site.moved):
+            self._cache.replace_moved(site.moved)
+        if first and self._cache is not None and self._store is not None:
+            stored = site.resources.values()
+            self._cache.keep_rendered(r.signature for r in stored if r.store is not None)
+        # The keys of the corpus, not of the listing: equal, and each kept once.
+        self._keys = {name: parsed.key for name, parsed in corpus.parsed.items()}
+        self._corpus = corpus
+        announce_changes(previous, site, self.settings)  # in the background, never blocks
 
     def lost(self, etag: str) -> None:
         """A stored body could not be read (its file was deleted): render it again now."""
