@@ -20,7 +20,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from feedsvc.cache import ParseCache, make_site_folder
+from feedsvc.cache import ParseCache
+from feedsvc.cachefolder import make_site_folder
 from feedsvc.config import Settings
 from feedsvc.history import History, load_history
 

@@ -13,15 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from feedsvc.cachefolder import DATABASE, lock_beside, make_private, make_site_folder
 from feedsvc.cacherows import (
     WHOLE_ROWS,
     Rendered,
@@ -35,8 +34,6 @@ from feedsvc.cacherows import (
 from feedsvc.cacherows import Entry as Entry
 from feedsvc.config import Settings
 from feedsvc.dating import EditRecord
-from feedsvc.errors import ConfigError
-from feedsvc.filesystem import FileLock, open_private_file, private_folder
 from feedsvc.history import History
 from feedsvc.historyrows import READ, TABLE, WRITE, read_history, write_history
 
@@ -47,9 +44,6 @@ Statements = tuple[tuple[str, Sequence[Sequence[object]]], ...]  # what ``_write
 # fingerprint too, so a change to how files are read empties the cache by itself.
 # 2: the edits table, filled as every file is read again; 3: the git history; 4: deletions
 FORMAT = 4
-DATABASE = "parse.sqlite3"
-LOCK = "lock"
-START_LOCK = "start.lock"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -75,14 +69,6 @@ CREATE TABLE IF NOT EXISTS moved (path TEXT PRIMARY KEY, etag TEXT NOT NULL, mom
 """
 
 
-def site_folder(settings: Settings) -> Path | None:
-    """Return the cache folder of ``settings.articles``, or None when caching is off."""
-    if settings.cache_dir is None:
-        return None
-    name = hashlib.sha256(str(settings.articles.resolve()).encode("utf-8")).hexdigest()[:16]
-    return settings.cache_dir / name
-
-
 # What reads a file and makes or reads its row: a change to any of them empties the cache.
 _PARSER_MODULES = (
     "articles.py", "repository.py", "reading.py", "cache.py", "cacherows.py",
@@ -103,53 +89,6 @@ def fingerprint(settings: Settings) -> str:
     )
     digest.update("\n".join(parts).encode("utf-8"))
     return digest.hexdigest()
-
-
-def _lock(database: Path, name: str = LOCK) -> FileLock:
-    """Open the lock file ``name`` beside ``database``, never through a link; OSError when
-    it cannot be made."""
-    return FileLock(open_private_file(database.parent / name))
-
-
-def make_site_folder(settings: Settings) -> Path | None:
-    """Create the cache folder and its folder for ``settings.articles``, private; return the latter.
-
-    None when caching is off, or when the folders cannot be made (a warning: the cache
-    only saves time). Raises ConfigError when either is not private (``private_folder``):
-    whoever else can write it could make this process read, write or serve any file.
-    """
-    folder = site_folder(settings)
-    if folder is None or settings.cache_dir is None:
-        return None
-    try:
-        for path, follow in ((settings.cache_dir, True), (folder, False)):
-            problem = private_folder(path, follow)
-            if problem is not None:
-                raise ConfigError(
-                    f"{path}: the cache folder {problem}; it must be yours and private "
-                    "(chmod 700), or choose another cache_dir"
-                )
-    except OSError as exc:
-        log.warning("%s: cannot create the cache folder (%s); running without it", folder, exc)
-        return None
-    return folder
-
-
-def first_start(settings: Settings) -> AbstractContextManager[None]:
-    """Return a lock the server workers of one host take in turn for their first render.
-
-    The first to get it reads and renders everything into the cache; the others then
-    find it all there and render nothing, instead of all doing the same work at once.
-    Nothing to lock without a cache folder, or when the lock file cannot be made.
-    Raises ConfigError like ``make_site_folder``.
-    """
-    folder = make_site_folder(settings)
-    if folder is None:
-        return nullcontext()
-    try:
-        return _lock(folder / DATABASE, START_LOCK)
-    except OSError:
-        return nullcontext()
 
 
 class ParseCache:
@@ -175,8 +114,8 @@ class ParseCache:
 
     def _open(self, path: Path) -> sqlite3.Connection | None:
         try:
-            lock = _lock(path)
-            _make_private(path)
+            lock = lock_beside(path)
+            make_private(path)
         except OSError as exc:
             log.warning("%s: cannot use the cache folder (%s); running without it", path, exc)
             return None
@@ -245,7 +184,7 @@ class ParseCache:
             self._db = None
         if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
             try:
-                lock = _lock(self.path)
+                lock = lock_beside(self.path)
             except OSError:
                 return
             with lock:
@@ -398,17 +337,3 @@ class ParseCache:
         if self._db is not None:
             self._db.close()
             self._db = None
-
-
-def _make_private(database: Path) -> None:
-    """Make the database a private file before SQLite opens it, and no journal a link.
-
-    SQLite opens them by name, following links, and gives its journals the database's
-    mode: created here (mode 600, never through a link), they stay private.
-    Raises OSError.
-    """
-    os.close(open_private_file(database))
-    for suffix in ("-wal", "-shm", "-journal"):
-        journal = database.with_name(database.name + suffix)
-        if journal.is_symlink():
-            journal.unlink()

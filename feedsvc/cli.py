@@ -18,7 +18,8 @@ import click
 
 from feedsvc import authoring, websub
 from feedsvc.authoring import next_number
-from feedsvc.cache import ParseCache, make_site_folder
+from feedsvc.cache import ParseCache
+from feedsvc.cachefolder import make_site_folder
 from feedsvc.checks import check_built, read_documents
 from feedsvc.comparison import compare_documents, compare_feeds, present_entry_ids
 from feedsvc.config import Settings, load_settings

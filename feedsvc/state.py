@@ -13,7 +13,8 @@ from typing import cast
 
 import watchfiles
 
-from feedsvc.cache import ParseCache, first_start, site_folder
+from feedsvc.cache import ParseCache
+from feedsvc.cachefolder import first_start, site_folder
 from feedsvc.config import Settings
 from feedsvc.errors import FeedsvcError
 from feedsvc.frontload import load_front

@@ -27,7 +27,8 @@ import feedsvc.pages
 import feedsvc.site
 import feedsvc.store
 from feedsvc import repository
-from feedsvc.cache import DATABASE, ParseCache, site_folder
+from feedsvc.cache import ParseCache
+from feedsvc.cachefolder import DATABASE, site_folder
 from feedsvc.config import Settings
 from feedsvc.repository import Corpus, load_corpus
 from feedsvc.resources import Resource, make_resource

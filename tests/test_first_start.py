@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from feedsvc import pace
 from feedsvc.articles import parse_article
-from feedsvc.cache import ParseCache, make_site_folder
+from feedsvc.cache import ParseCache
+from feedsvc.cachefolder import make_site_folder
 from feedsvc.config import Settings
 from feedsvc.errors import ArticleError
 from feedsvc.frontload import head_summary, load_front

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from feedsvc.cache import DATABASE, ParseCache, site_folder
+from feedsvc.cache import ParseCache
+from feedsvc.cachefolder import DATABASE, site_folder
 from feedsvc.cli import cli
 from feedsvc.config import Settings
 from feedsvc.history import FileDates, History

@@ -25,7 +25,7 @@ import feedsvc.pages
 import feedsvc.site
 from feedsvc import parallel
 from feedsvc.articles import Article, Summary
-from feedsvc.cache import DATABASE
+from feedsvc.cachefolder import DATABASE
 from feedsvc.cli import cli
 from feedsvc.config import Settings
 from feedsvc.output import MARKER, build_site, read_manifest

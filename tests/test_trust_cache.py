@@ -21,7 +21,8 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from feedsvc.cache import DATABASE, LOCK, START_LOCK, ParseCache, site_folder
+from feedsvc.cache import ParseCache
+from feedsvc.cachefolder import DATABASE, LOCK, START_LOCK, site_folder
 from feedsvc.cli import cli
 from feedsvc.config import Settings
 from feedsvc.repository import load_corpus
