@@ -252,7 +252,7 @@ def test_a_file_key_keeps_each_stat_field(size: int, mtime: int, ctime: int, ino
     assert key_fields(make_key(*fields)) == fields
 
 
-def test_a_file_key_changes_with_each_field(folder: Path) -> None:
+def test_a_file_key_holds_the_stat_fields_and_moves_with_the_mtime(folder: Path) -> None:
     path = folder / "001_0000000000000001.txt"
     path.write_bytes(b"one")
     first = file_key(path)
